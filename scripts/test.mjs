@@ -1,0 +1,28 @@
+// Runs every compiled test file under dist/test with node's built-in runner.
+// Node 20's --test takes no globs, so the files are listed here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const testRoot = join(root, 'dist', 'test');
+const filter = process.argv.slice(2);
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+let files = walk(testRoot, []);
+if (filter.length) files = files.filter((f) => filter.some((s) => relative(root, f).includes(s)));
+if (files.length === 0) {
+  console.error('test: no test files found under dist/test');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', ...files], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

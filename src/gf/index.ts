@@ -1,0 +1,1 @@
+export * from './gf256.js';

@@ -1,1 +1,6 @@
-export * from './gf/index.js';
+/**
+ * asynctx — the consumer API. Engines are in `asynctx/provider`.
+ */
+export * from './async_tx/index.js';
+export * from './errors.js';
+export { gfMul, gfPow2, gfInv, gfExp, gfLog, GF_POLY, GF_GENERATOR } from './gf/index.js';

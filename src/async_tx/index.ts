@@ -1,0 +1,29 @@
+/**
+ * The consumer API (async_tx): describe memory transfers and transforms, chain
+ * them with `depend`, and let the library fit them to the engines there are.
+ * These module-level functions run on the default client (software path only);
+ * `createClient()` gives a client with engines and the same functions.
+ */
+import { defaultOps } from './client.js';
+
+export { TxFlags, SumCheck, type SubmitCtl, type Tx, type TxCallback } from './submit.js';
+export { DmaStatus, isComplete } from '../dmaengine/cookie.js';
+export type { Offsets } from './validate.js';
+export type { PqBlocks } from './pq.js';
+export { PQ_MAX_BLOCKS, PQ_MIN_BLOCKS } from './pq.js';
+export type { AsyncTxOps, ClientStats } from './client.js';
+
+export const {
+  asyncMemcpy,
+  asyncMemset,
+  asyncXor,
+  asyncXorVal,
+  asyncGenSyndrome,
+  asyncSyndromeVal,
+  asyncRaid6DatapRecov,
+  asyncRaid6TwoDataRecov,
+  asyncTriggerCallback,
+  asyncTxIssuePendingAll,
+  asyncTxAck,
+  waitForAsyncTx,
+} = defaultOps;

@@ -1,0 +1,234 @@
+/**
+ * Submit control shared by every operation, as the kernel's async_tx.c:
+ * flags, descriptors, dependency chaining, acknowledgement, and the one place
+ * where completions and callbacks happen.
+ *
+ * Rules kept here (DESIGN §3):
+ * - callbacks run exactly once and always asynchronously (never inside the call that submitted);
+ * - a child starts only after its parent completed; one parent, one child;
+ * - using a descriptor as `depend` acknowledges it; an acknowledged parent cannot take a child.
+ */
+import { DmaStatus, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
+import { DependencyFailedError, DependencyMisuseError, InvalidArgumentError, UnknownFlagError } from '../errors.js';
+import type { TxContext } from './context.js';
+
+/** Consumer flags (enum async_tx_flags). */
+export const TxFlags = {
+  /** xor: ignore the destination's contents (dest = ⊕ srcs). */
+  XorZeroDst: 1,
+  /** xor, xor_val: srcs[0] is the destination; skip it as a source. */
+  XorDropDst: 2,
+  /** Acknowledge the descriptor at once: it will not be a parent. */
+  Ack: 4,
+  /** Order this descriptor after everything before it on its channel. */
+  Fence: 8,
+  /** pq: read-modify-write, P ^= ⊕ D_i and Q ^= Σ g^i·D_i. */
+  PqXorDst: 16,
+} as const;
+export type TxFlags = number;
+const ALL_FLAGS = 31;
+
+/** Result bits of the validate operations (enum sum_check_flags). */
+export const SumCheck = {
+  PResult: 1,
+  QResult: 2,
+} as const;
+
+/** Completion callback: runs once, asynchronously, with the error if the operation failed. */
+export type TxCallback = (error?: Error) => void;
+
+/** Submit control (struct async_submit_ctl). */
+export interface SubmitCtl {
+  /** TxFlags bits. */
+  flags?: number;
+  /** The descriptor this one must wait for. Using it here acknowledges it. */
+  depend?: Tx | null;
+  /** Called once when this descriptor completes. */
+  callback?: TxCallback | null;
+}
+
+/** A descriptor, as the consumer sees it. */
+export interface Tx {
+  /** Operation name: memcpy, memset, xor, xor_val, pq, pq_val, raid6_2data, raid6_datap, interrupt. */
+  readonly op: string;
+  /** Cookie on the channel that ran it (0 until it is submitted to one). */
+  readonly cookie: number;
+  /** Name of that channel ("software/0", "worker/1", …), or "" until chosen. */
+  readonly channel: string;
+  readonly status: DmaStatus;
+  /** SumCheck bits for xor_val and pq_val; 0 otherwise. */
+  readonly result: number;
+  /** Why the descriptor ended in DmaStatus.Error. */
+  readonly error: Error | undefined;
+  readonly flags: number;
+  /** Acknowledged: it can no longer be a parent. */
+  readonly acked: boolean;
+}
+
+/** Core-private: the descriptor with its chaining state. */
+export class TxDescriptor implements Tx {
+  cookie = 0;
+  channel = '';
+  status: DmaStatus = DmaStatus.InProgress;
+  result = 0;
+  error: Error | undefined = undefined;
+  acked: boolean;
+  child: TxDescriptor | null = null;
+  /** Set while waiting for the parent: what to do once it completed. */
+  startWhenParentDone: (() => void) | null = null;
+  /** The engine descriptor, while one runs this. */
+  hw: HwDescriptor | null = null;
+  private callback: TxCallback | null;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly ctx: TxContext,
+    readonly op: string,
+    readonly flags: number,
+    readonly parent: TxDescriptor | null,
+    callback: TxCallback | null,
+  ) {
+    this.acked = (flags & TxFlags.Ack) !== 0;
+    this.callback = callback;
+  }
+
+  /** Resolves (once) when the descriptor reaches a final status. */
+  whenDone(): Promise<void> {
+    if (this.status !== DmaStatus.InProgress) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * The single completion point: records the outcome, wakes waiters, defers the
+   * callback, then starts (or fails) the child from the client's side.
+   */
+  complete(status: DmaStatus, result = 0, error?: Error): void {
+    if (this.status !== DmaStatus.InProgress) return;
+    this.status = status;
+    this.result = result;
+    this.error = error;
+    this.hw = null;
+    this.ctx.noteCompleted(this);
+    for (const wake of this.waiters.splice(0)) wake();
+    const callback = this.callback;
+    this.callback = null;
+    if (callback !== null) queueMicrotask(() => (error ? callback(error) : callback()));
+    const child = this.child;
+    if (child !== null && child.startWhenParentDone !== null) {
+      const start = child.startWhenParentDone;
+      child.startWhenParentDone = null;
+      queueMicrotask(() => child.parentDone(start));
+    }
+  }
+
+  /** Runs the deferred start once the parent is final, or fails this descriptor if the parent failed. */
+  parentDone(start: () => void): void {
+    const parent = this.parent!;
+    if (parent.status === DmaStatus.Error) {
+      this.complete(
+        DmaStatus.Error,
+        0,
+        new DependencyFailedError(`${this.op}: not run because the ${parent.op} it depends on failed: ${parent.error?.message}`, {
+          cause: parent.error,
+        }),
+      );
+    } else {
+      start();
+    }
+  }
+}
+
+/** The checked, normalised submit control of one call. */
+export interface CheckedSubmit {
+  flags: number;
+  parent: TxDescriptor | null;
+  callback: TxCallback | null;
+}
+
+/**
+ * Checks submit control before anything happens: flags known and honoured by
+ * this operation, a usable parent, a callable callback.
+ */
+export function checkSubmit(ctx: TxContext, fn: string, submit: SubmitCtl | undefined, opFlags: number): CheckedSubmit {
+  if (submit === undefined || submit === null) return { flags: 0, parent: null, callback: null };
+  if (typeof submit !== 'object') throw new InvalidArgumentError(`${fn}: submit must be an object, got ${typeof submit}`);
+  const flags = submit.flags ?? 0;
+  if (!Number.isInteger(flags) || flags < 0) throw new UnknownFlagError(`${fn}: flags must be a non-negative integer of TxFlags bits, got ${String(flags)}`);
+  if ((flags & ~ALL_FLAGS) !== 0) throw new UnknownFlagError(`${fn}: unknown flag bits 0x${(flags & ~ALL_FLAGS).toString(16)}`);
+  const allowed = opFlags | TxFlags.Ack | TxFlags.Fence;
+  if ((flags & ~allowed) !== 0) {
+    const names = Object.entries(TxFlags).filter(([, bit]) => (flags & ~allowed & bit) !== 0).map(([name]) => name);
+    throw new UnknownFlagError(`${fn}: does not honour flag ${names.join(', ')}`);
+  }
+  const callback = submit.callback ?? null;
+  if (callback !== null && typeof callback !== 'function') throw new InvalidArgumentError(`${fn}: submit.callback must be a function`);
+  const depend = submit.depend ?? null;
+  let parent: TxDescriptor | null = null;
+  if (depend !== null) {
+    if (!(depend instanceof TxDescriptor)) throw new DependencyMisuseError(`${fn}: submit.depend is not a descriptor returned by asynctx`);
+    if (depend.ctx !== ctx) throw new DependencyMisuseError(`${fn}: submit.depend belongs to another client`);
+    if (depend.child !== null) throw new DependencyMisuseError(`${fn}: submit.depend (${depend.op}, cookie ${depend.cookie}) already has a dependent; a parent takes one child`);
+    if (depend.acked) throw new DependencyMisuseError(`${fn}: submit.depend (${depend.op}, cookie ${depend.cookie}) was acknowledged and cannot take a dependent`);
+    parent = depend;
+  }
+  return { flags, parent, callback };
+}
+
+/** Creates the descriptor for a checked call and links it under its parent (which this acknowledges). */
+export function beginTx(ctx: TxContext, op: string, s: CheckedSubmit): TxDescriptor {
+  const tx = new TxDescriptor(ctx, op, s.flags, s.parent, s.callback);
+  if (s.parent !== null) {
+    s.parent.child = tx;
+    s.parent.acked = true;
+  }
+  ctx.noteSubmitted(tx);
+  return tx;
+}
+
+/** Runs `start` now if the parent is done (or there is none), else when it completes. */
+function afterParent(tx: TxDescriptor, start: () => void): void {
+  const parent = tx.parent;
+  if (parent === null || parent.status === DmaStatus.Complete) start();
+  else if (parent.status === DmaStatus.Error) tx.parentDone(start);
+  else tx.startWhenParentDone = start;
+}
+
+/**
+ * The offload branch: hands `op` to `chan` if the channel accepts it.
+ * Returns false when it refuses, so the caller falls through to the synchronous branch.
+ * A child waiting on a parent is submitted from the client's side when the parent completes.
+ */
+export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
+  const submitToChannel = (): void => {
+    const desc = chan.prepare(op, (d) => tx.ctx.engineCompleted(tx, d));
+    if (desc === null) {
+      runOnSoftware(tx, op);
+      return;
+    }
+    tx.hw = desc;
+    tx.channel = chan.name;
+    tx.cookie = chan.submit(desc);
+    tx.ctx.noteQueued(chan);
+  };
+  if (!chan.accepts(op)) return false;
+  afterParent(tx, submitToChannel);
+  return true;
+}
+
+/** The synchronous branch: wait for the parent, run the kernel, complete. */
+export function runSynchronously(tx: TxDescriptor, op: HwOp): TxDescriptor {
+  afterParent(tx, () => runOnSoftware(tx, op));
+  return tx;
+}
+
+function runOnSoftware(tx: TxDescriptor, op: HwOp): void {
+  const chan = tx.ctx.softwareChannel;
+  const desc = chan.prepare(op, (d) => {
+    tx.cookie = d.cookie;
+    tx.complete(d.status, d.result, d.error);
+  })!;
+  tx.channel = chan.name;
+  tx.hw = desc;
+  // The software channel runs the kernel inside submit and completes before it returns.
+  chan.submit(desc);
+}

@@ -1,0 +1,96 @@
+/**
+ * Argument checks shared by the operations. Each throws a typed usage error
+ * naming the function, the argument and the rule, before anything is written.
+ */
+import { InvalidArgumentError, OutOfRangeError, OverlapError } from '../errors.js';
+
+/** An operation's offset argument: one for every block, or one per block. */
+export type Offsets = number | readonly number[];
+
+export function checkLength(fn: string, len: unknown): number {
+  if (typeof len !== 'number' || !Number.isSafeInteger(len) || len < 1) {
+    throw new InvalidArgumentError(`${fn}: len must be a positive integer, got ${describe(len)}`);
+  }
+  return len;
+}
+
+/** Expands `offset` to one offset per block, checking each. */
+export function expandOffsets(fn: string, offset: unknown, count: number, what: string): number[] {
+  if (typeof offset === 'number') {
+    checkOffset(fn, 'offset', offset);
+    return new Array<number>(count).fill(offset);
+  }
+  if (!Array.isArray(offset)) throw new InvalidArgumentError(`${fn}: offset must be a number or an array of ${count} numbers (${what}), got ${describe(offset)}`);
+  if (offset.length !== count) throw new InvalidArgumentError(`${fn}: offset array needs ${count} entries (${what}), got ${offset.length}`);
+  offset.forEach((o, i) => checkOffset(fn, `offset[${i}]`, o));
+  return offset.slice() as number[];
+}
+
+export function checkOffset(fn: string, name: string, offset: unknown): number {
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new InvalidArgumentError(`${fn}: ${name} must be a non-negative integer, got ${describe(offset)}`);
+  }
+  return offset;
+}
+
+/** Checks that `buf` is a Uint8Array holding [offset, offset + len) and returns that view. */
+export function view(fn: string, name: string, buf: unknown, offset: number, len: number): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new InvalidArgumentError(`${fn}: ${name} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
+  if (offset + len > buf.length) {
+    throw new OutOfRangeError(`${fn}: ${name} holds ${buf.length} bytes; offset ${offset} + len ${len} reaches past its end`);
+  }
+  return buf.subarray(offset, offset + len);
+}
+
+/** Like `view`, but `null` passes through (a skipped or zero block). */
+export function optionalView(fn: string, name: string, buf: unknown, offset: number, len: number): Uint8Array | null {
+  return buf === null ? null : view(fn, name, buf, offset, len);
+}
+
+export function checkArray(fn: string, name: string, value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${fn}: ${name} must be an array, got ${describe(value)}`);
+  return value;
+}
+
+function sameMemory(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer;
+}
+
+/** Whether two views share any byte. */
+export function overlaps(a: Uint8Array, b: Uint8Array): boolean {
+  if (!sameMemory(a, b)) return false;
+  return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
+/** Whether two views are the same bytes exactly. */
+export function identical(a: Uint8Array, b: Uint8Array): boolean {
+  return sameMemory(a, b) && a.byteOffset === b.byteOffset && a.length === b.length;
+}
+
+/**
+ * Refuses an output that overlaps another block, except an input that is the
+ * very same bytes when `sameAllowed` (an in-place update the kernel supports).
+ */
+export function checkNoOverlap(
+  fn: string,
+  output: { name: string; view: Uint8Array },
+  others: ReadonlyArray<{ name: string; view: Uint8Array | null }>,
+  sameAllowed: boolean,
+): void {
+  for (const o of others) {
+    if (o.view === null || o.view === output.view) continue;
+    if (!overlaps(output.view, o.view)) continue;
+    if (sameAllowed && identical(output.view, o.view)) continue;
+    throw new OverlapError(`${fn}: ${output.name} overlaps ${o.name}${sameAllowed ? ' (only the very same bytes are allowed)' : ''}`);
+  }
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (v instanceof Uint8Array) return `a ${v.constructor.name} of ${v.length} bytes`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+  return typeof v;
+}

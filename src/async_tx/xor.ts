@@ -1,0 +1,70 @@
+/** async_xor and async_xor_val (async_xor.c). */
+import type { HwOp } from '../dmaengine/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { TxContext } from './context.js';
+import { beginTx, checkSubmit, offload, runSynchronously, TxFlags, type SubmitCtl, type Tx } from './submit.js';
+import { checkArray, checkLength, checkNoOverlap, expandOffsets, optionalView, view, type Offsets } from './validate.js';
+
+interface XorOperands {
+  dest: Uint8Array;
+  /** The sources that count: nulls and a dropped srcs[0] removed. */
+  srcs: Uint8Array[];
+  named: Array<{ name: string; view: Uint8Array | null }>;
+}
+
+function xorOperands(fn: string, dest: unknown, srcs: unknown, offset: Offsets, len: number, flags: number, minSrcs: number): XorOperands {
+  const list = checkArray(fn, 'srcs', srcs);
+  if (list.length < minSrcs) throw new InvalidArgumentError(`${fn}: srcs needs at least ${minSrcs} entries, got ${list.length}`);
+  checkLength(fn, len);
+  const offs = expandOffsets(fn, offset, list.length + 1, 'dest first, then each source');
+  const d = view(fn, 'dest', dest, offs[0], len);
+  const named = list.map((b, i) => ({ name: `srcs[${i}]`, view: optionalView(fn, `srcs[${i}]`, b, offs[i + 1], len) }));
+  const first = (flags & TxFlags.XorDropDst) !== 0 ? 1 : 0;
+  const used = named.slice(first).map((n) => n.view).filter((v): v is Uint8Array => v !== null);
+  return { dest: d, srcs: used, named };
+}
+
+/**
+ * dest = ⊕ srcs with TxFlags.XorZeroDst; otherwise dest is an implied source
+ * (dest ^= ⊕ srcs). With TxFlags.XorDropDst, srcs[0] is the destination and is
+ * skipped. `null` sources are skipped. `offset` is one number, or one per block:
+ * dest first, then each source.
+ * A source may be the very same bytes as dest (an in-place update); any other
+ * overlap with dest is refused.
+ * @throws InvalidArgumentError (fewer than 2 srcs entries…), OutOfRangeError, OverlapError,
+ *   UnknownFlagError (XorZeroDst, XorDropDst, Ack, Fence apply), DependencyMisuseError, ClientClosedError.
+ */
+export function xor(ctx: TxContext, dest: Uint8Array, srcs: ReadonlyArray<Uint8Array | null>, offset: Offsets, len: number, submit?: SubmitCtl): Tx {
+  const fn = 'asyncXor';
+  ctx.assertOpen(fn);
+  const s = checkSubmit(ctx, fn, submit, TxFlags.XorZeroDst | TxFlags.XorDropDst);
+  const o = xorOperands(fn, dest, srcs, offset, len, s.flags, 2);
+  checkNoOverlap(fn, { name: 'dest', view: o.dest }, o.named, true);
+
+  const sources = (s.flags & TxFlags.XorZeroDst) !== 0 ? o.srcs : [o.dest, ...o.srcs];
+  const op: HwOp = { kind: 'xor', dest: o.dest, srcs: sources };
+  const tx = beginTx(ctx, 'xor', s);
+  const chan = ctx.chooseChannel(op, tx);
+  if (chan !== null && offload(chan, tx, op)) return tx;
+  return runSynchronously(tx, op);
+}
+
+/**
+ * Checks that dest ⊕ srcs is all zeros: `tx.result` is 0 when it is, else
+ * SumCheck.PResult. With TxFlags.XorDropDst, srcs[0] is skipped. Nothing is
+ * written — unlike the Linux software path, which destroys dest.
+ * @throws InvalidArgumentError (srcs needs at least 1 entry), OutOfRangeError,
+ *   UnknownFlagError (XorDropDst, Ack, Fence apply), DependencyMisuseError, ClientClosedError.
+ */
+export function xorVal(ctx: TxContext, dest: Uint8Array, srcs: ReadonlyArray<Uint8Array | null>, offset: Offsets, len: number, submit?: SubmitCtl): Tx {
+  const fn = 'asyncXorVal';
+  ctx.assertOpen(fn);
+  const s = checkSubmit(ctx, fn, submit, TxFlags.XorDropDst);
+  const o = xorOperands(fn, dest, srcs, offset, len, s.flags, 1);
+
+  const op: HwOp = { kind: 'xor_val', srcs: [o.dest, ...o.srcs], len };
+  const tx = beginTx(ctx, 'xor_val', s);
+  const chan = ctx.chooseChannel(op, tx);
+  if (chan !== null && offload(chan, tx, op)) return tx;
+  return runSynchronously(tx, op);
+}

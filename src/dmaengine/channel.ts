@@ -1,0 +1,104 @@
+/**
+ * The provider API's channel and descriptor: what a driver implements and
+ * what the core hands work to. A channel completes its descriptors in the
+ * order they were submitted (dmaengine's rule), reporting each one's status
+ * through `complete`.
+ */
+import type { CapabilityMask } from './capability.js';
+import { DmaStatus, isComplete, nextCookie } from './cookie.js';
+import type { HwOp } from './operation.js';
+
+/** Limits a device declares; the core never prepares work outside them. */
+export interface DeviceLimits {
+  /** Most source blocks in one xor or pq descriptor. */
+  readonly maxSources: number;
+  /** Required byte alignment of every block's address (1 = any). */
+  readonly alignment: number;
+}
+
+/** A device: an engine with capabilities and one or more channels. */
+export interface Device {
+  readonly name: string;
+  readonly capabilities: CapabilityMask;
+  readonly limits: DeviceLimits;
+  readonly channels: readonly Channel[];
+  /** Ends the device's channels; work still queued completes with an error status. */
+  close(): Promise<void>;
+}
+
+/** Called once when a descriptor reaches a final status. */
+export type CompletionHandler = (desc: HwDescriptor) => void;
+
+/** One unit of work on a channel. Cookies are per channel, from 1, wrapping to 1. */
+export class HwDescriptor {
+  cookie = 0;
+  status: DmaStatus = DmaStatus.InProgress;
+  /** SumCheck bits for validate operations. */
+  result = 0;
+  error: Error | undefined;
+  constructor(
+    readonly op: HwOp,
+    readonly channel: Channel,
+    readonly onComplete: CompletionHandler,
+  ) {}
+}
+
+export abstract class Channel {
+  /** Cookie of the last descriptor submitted (0 before the first). */
+  lastUsed = 0;
+  /** Cookie of the last descriptor completed. */
+  lastComplete = 0;
+  /** Descriptors submitted and not yet completed. */
+  inFlight = 0;
+
+  constructor(
+    readonly device: Device,
+    /** Index of this channel within its device. */
+    readonly index: number,
+  ) {}
+
+  get name(): string {
+    return `${this.device.name}/${this.index}`;
+  }
+
+  /**
+   * Prepares a descriptor for `op`, or returns null when this channel cannot
+   * run it (a capability or limit it lacks): the caller then falls back.
+   */
+  prepare(op: HwOp, onComplete: CompletionHandler): HwDescriptor | null {
+    return this.accepts(op) ? new HwDescriptor(op, this, onComplete) : null;
+  }
+
+  /** Whether the channel can run `op` at all. */
+  abstract accepts(op: HwOp): boolean;
+
+  /** Queues a prepared descriptor and gives it its cookie; it runs after issuePending. */
+  submit(desc: HwDescriptor): number {
+    this.lastUsed = nextCookie(this.lastUsed);
+    desc.cookie = this.lastUsed;
+    this.inFlight++;
+    this.enqueue(desc);
+    return desc.cookie;
+  }
+
+  /** Driver hook: take a descriptor into the channel's queue. */
+  protected abstract enqueue(desc: HwDescriptor): void;
+
+  /** Rings the doorbell: starts everything queued. */
+  abstract issuePending(): void;
+
+  /** Status of a cookie on this channel (dma_async_is_tx_complete). */
+  status(cookie: number): DmaStatus {
+    return isComplete(cookie, this.lastComplete, this.lastUsed);
+  }
+
+  /** Driver hook: a descriptor finished. Updates the channel's cookies, then tells the core. */
+  protected complete(desc: HwDescriptor, status: DmaStatus, result = 0, error?: Error): void {
+    desc.status = status;
+    desc.result = result;
+    desc.error = error;
+    this.lastComplete = desc.cookie;
+    this.inFlight--;
+    desc.onComplete(desc);
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The WebAssembly SIMD kernel set ("wasm-simd"): the KernelSet interface over
+ * the kernel module's ABI (wasm-module.ts). Thin wrappers: each op names its
+ * blocks and their roles, and one runner maps them into the module's memory.
+ *
+ * Where the bytes are decides how an op runs:
+ * - every block in the arena: in place, pointer = byteOffset, no copy;
+ * - no block in the arena: through a private (non-shared) memory of this
+ *   thread, copied in and out — JS copies into a SharedArrayBuffer run at a
+ *   quarter of memcpy speed on V8, copies into a plain one do not;
+ * - a mix: through this thread's scratch region of the arena, copying only
+ *   the blocks outside it.
+ * Bounced ops run in chunks (every kernel works byte position by byte
+ * position, so chunking changes nothing but the cache footprint).
+ */
+import { gfNibbleTableAll, raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
+import { arena } from '../mem/arena.js';
+import { readArenaHeader, type Region } from '../mem/layout.js';
+import { scalarKernels } from './scalar.js';
+import type { Block, KernelSet, Slot } from './types.js';
+import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
+
+/** Layout of a kernel scratch region: the pointer list, the kernels' tmp, then the bounce area. */
+const SCRATCH_PTRS = 0;
+const MAX_PTRS = 1024;
+const SCRATCH_TMP = MAX_PTRS * 4;
+const SCRATCH_BOUNCE = SCRATCH_TMP + 4096;
+/** The smallest scratch region: room for one 64-byte chunk of every block of the widest op. */
+export const MIN_SCRATCH_BYTES = SCRATCH_BOUNCE + 128 * (MAX_PTRS + 4);
+/** Bounced chunks stay small enough that all of an op's chunks sit in L2 between copy and kernel. */
+const CHUNK_CAP = 32 * 1024;
+const PRIVATE_TABLES = 4096;
+const PRIVATE_SCRATCH = 16384;
+const PRIVATE_SCRATCH_BYTES = 2 * 1024 * 1024;
+
+const IN = 1;
+const OUT = 2;
+const INOUT = IN | OUT;
+
+/** One instance of the module with its memory views and scratch layout. */
+class Target {
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly ptrs: number;
+  readonly tmp: number;
+  readonly bounce: number;
+  readonly bounceBytes: number;
+
+  constructor(
+    readonly k: KernelExports,
+    memory: WebAssembly.Memory,
+    scratch: Region,
+    readonly tables: number,
+  ) {
+    if (scratch.bytes < MIN_SCRATCH_BYTES || scratch.offset % 64 !== 0 || scratch.offset + scratch.bytes > memory.buffer.byteLength) {
+      throw new RangeError(`kernel scratch must be 64-byte aligned, ≥ ${MIN_SCRATCH_BYTES} bytes and inside the memory`);
+    }
+    this.u8 = new Uint8Array(memory.buffer);
+    this.u32 = new Uint32Array(memory.buffer);
+    this.ptrs = scratch.offset + SCRATCH_PTRS;
+    this.tmp = scratch.offset + SCRATCH_TMP;
+    this.bounce = scratch.offset + SCRATCH_BOUNCE;
+    this.bounceBytes = scratch.bytes - SCRATCH_BOUNCE;
+  }
+
+  /** Writes addr[from..] into the pointer list; returns its offset. */
+  setPtrs(addr: readonly number[], from: number): number {
+    const base = this.ptrs >>> 2;
+    for (let i = from; i < addr.length; i++) this.u32[base + i - from] = addr[i];
+    return this.ptrs;
+  }
+
+  /** Offset of constant c's nibble tables. */
+  table(c: number): number {
+    return this.tables + (c & 0xff) * 32;
+  }
+}
+
+/** One chunk of an op: the target, the address of each block (0 for null), the chunk length. */
+type Body = (t: Target, addr: readonly number[], len: number) => boolean;
+
+class WasmKernels implements KernelSet {
+  readonly name = 'wasm-simd';
+
+  constructor(
+    private readonly shared: Target,
+    private readonly priv: Target,
+    private readonly buffer: ArrayBufferLike,
+    private readonly dataOffset: number,
+  ) {}
+
+  private inPlace(b: Block): boolean {
+    return b.buffer === this.buffer && b.byteOffset >= this.dataOffset;
+  }
+
+  /**
+   * Runs `body` over all `len` bytes of `blocks` (null = absent), copying in
+   * the non-resident blocks with role IN and out those with role OUT.
+   * Stops early when body returns false.
+   */
+  private run(blocks: readonly Slot[], roles: readonly number[], len: number, body: Body): void {
+    let present = 0;
+    let resident = 0;
+    for (const b of blocks) {
+      if (b === null) continue;
+      if (b.length !== len) throw new RangeError(`kernel blocks must all be ${len} bytes, got one of ${b.length}`);
+      present++;
+      if (this.inPlace(b)) resident++;
+    }
+    if (len === 0) return;
+    const addr = new Array<number>(blocks.length).fill(0);
+    if (resident === present) {
+      for (let i = 0; i < blocks.length; i++) addr[i] = blocks[i]?.byteOffset ?? 0;
+      body(this.shared, addr, len);
+      return;
+    }
+    const t = resident === 0 ? this.priv : this.shared;
+    const bounced = present - resident;
+    // Slots one cache line apart modulo 4 KiB, so bounced blocks do not alias each other.
+    const chunk = Math.max(64, Math.min(CHUNK_CAP, Math.floor(t.bounceBytes / bounced / 64) * 64 - 64));
+    const slot = new Array<number>(blocks.length).fill(0);
+    for (let i = 0, k = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      if (b !== null && !this.inPlace(b)) slot[i] = t.bounce + k++ * (chunk + 64);
+    }
+    for (let o = 0; o < len; o += chunk) {
+      const n = Math.min(chunk, len - o);
+      for (let i = 0; i < blocks.length; i++) {
+        const b = blocks[i];
+        if (b === null) addr[i] = 0;
+        else if (slot[i] === 0) addr[i] = b.byteOffset + o;
+        else {
+          addr[i] = slot[i];
+          if (roles[i] & IN) t.u8.set(b.subarray(o, o + n), slot[i]);
+        }
+      }
+      const more = body(t, addr, n);
+      for (let i = 0; i < blocks.length; i++) {
+        const b = blocks[i];
+        if (b !== null && slot[i] !== 0 && roles[i] & OUT) b.set(t.u8.subarray(slot[i], slot[i] + n), o);
+      }
+      if (!more) return;
+    }
+  }
+
+  memcpy(dest: Block, src: Block): void {
+    if (dest.length !== src.length) throw new RangeError('memcpy: dest and src lengths differ');
+    // Inside the arena the module's memory.copy is a plain memmove; any JS copy touching a
+    // SharedArrayBuffer is a relaxed-atomic loop, and plain-to-plain is already memmove.
+    if (this.inPlace(dest) && this.inPlace(src)) this.shared.k.memcpy(dest.byteOffset, src.byteOffset, dest.length);
+    else dest.set(src);
+  }
+
+  memset(dest: Block, value: number): void {
+    if (this.inPlace(dest)) this.shared.k.memset(dest.byteOffset, value & 0xff, dest.length);
+    else dest.fill(value);
+  }
+
+  xor(dest: Block, srcs: readonly Block[]): void {
+    if (srcs.length > MAX_PTRS) return scalarKernels.xor(dest, srcs);
+    const roles = [OUT, ...srcs.map(() => IN)];
+    this.run([dest, ...srcs], roles, dest.length, (t, a, n) => {
+      t.k.xor(a[0], t.setPtrs(a, 1), srcs.length, n);
+      return true;
+    });
+  }
+
+  xorIsZero(srcs: readonly Block[]): boolean {
+    if (srcs.length > MAX_PTRS) return scalarKernels.xorIsZero(srcs);
+    let zero = true;
+    this.run(srcs, srcs.map(() => IN), srcs[0].length, (t, a, n) => {
+      zero = t.k.xor_zero(t.setPtrs(a, 0), srcs.length, n) !== 0;
+      return zero;
+    });
+    return zero;
+  }
+
+  genSyndrome(data: readonly Slot[], p: Block | null, q: Block | null): void {
+    const out = p ?? q;
+    if (out === null) return;
+    if (data.length > MAX_PTRS) return scalarKernels.genSyndrome(data, p, q);
+    this.run([p, q, ...data], [OUT, OUT, ...data.map(() => IN)], out.length, (t, a, n) => {
+      t.k.gen_syndrome(t.setPtrs(a, 2), data.length, a[0], a[1], t.tmp, n);
+      return true;
+    });
+  }
+
+  xorSyndrome(data: readonly Slot[], p: Block | null, q: Block | null, start: number, stop: number): void {
+    const out = p ?? q;
+    if (out === null || stop < start) return;
+    if (data.length > MAX_PTRS) return scalarKernels.xorSyndrome(data, p, q, start, stop);
+    // Slots outside start..stop are not read: pass them as null so they are not copied in.
+    const used = data.map((d, i) => (i >= start && i <= stop ? d : null));
+    this.run([p, q, ...used], [INOUT, INOUT, ...data.map(() => IN)], out.length, (t, a, n) => {
+      t.k.xor_syndrome(t.setPtrs(a, 2), start, stop, a[0], a[1], t.tmp, n);
+      return true;
+    });
+  }
+
+  pqCheck(data: readonly Slot[], p: Block | null, q: Block | null): number {
+    const out = p ?? q;
+    if (out === null) return 0;
+    if (data.length > MAX_PTRS) return scalarKernels.pqCheck(data, p, q);
+    const want = (p !== null ? 1 : 0) | (q !== null ? 2 : 0);
+    let bad = 0;
+    this.run([p, q, ...data], data.map(() => IN).concat(IN, IN), out.length, (t, a, n) => {
+      bad |= t.k.pq_check(t.setPtrs(a, 2), data.length, a[0], a[1], t.tmp, n);
+      return bad !== want;
+    });
+    return bad;
+  }
+
+  mulConst(dest: Block, src: Block, c: number): void {
+    this.run([dest, src], [OUT, IN], dest.length, (t, a, n) => {
+      t.k.mul_const(a[0], a[1], t.table(c), n);
+      return true;
+    });
+  }
+
+  mulAcc(dest: Block, src: Block, c: number): void {
+    this.run([dest, src], [INOUT, IN], dest.length, (t, a, n) => {
+      t.k.mul_acc(a[0], a[1], t.table(c), n);
+      return true;
+    });
+  }
+
+  recov2Data(data: readonly Slot[], p: Block, q: Block, faila: number, failb: number): void {
+    if (data.length > MAX_PTRS) return scalarKernels.recov2Data(data, p, q, faila, failb);
+    const fa = Math.min(faila, failb);
+    const fb = Math.max(faila, failb);
+    const { pcoef, qcoef } = raid6TwoDataCoefficients(fa, fb);
+    // The failed slots are outputs, and null in the pointer list, so the kernel's P/Q are Pxy/Qxy.
+    const rest = data.map((d, i) => (i === fa || i === fb ? null : d));
+    const roles = [OUT, OUT, IN, IN, ...rest.map(() => IN)];
+    this.run([data[fa], data[fb], p, q, ...rest], roles, p.length, (t, a, n) => {
+      t.k.recov_2data(t.setPtrs(a, 4), data.length, a[2], a[3], a[0], a[1], t.table(pcoef), t.table(qcoef), t.tmp, n);
+      return true;
+    });
+  }
+
+  recovDataP(data: readonly Slot[], p: Block, q: Block, faila: number): void {
+    if (data.length > MAX_PTRS) return scalarKernels.recovDataP(data, p, q, faila);
+    const coef = raid6DataPCoefficient(faila);
+    const rest = data.map((d, i) => (i === faila ? null : d));
+    const roles = [OUT, OUT, IN, ...rest.map(() => IN)];
+    this.run([data[faila], p, q, ...rest], roles, p.length, (t, a, n) => {
+      t.k.recov_datap(t.setPtrs(a, 3), data.length, a[1], a[2], a[0], t.table(coef), t.tmp, n);
+      return true;
+    });
+  }
+
+  isZero(buf: Block): boolean {
+    let zero = true;
+    this.run([buf], [IN], buf.length, (t, a, n) => {
+      zero = t.k.is_zero(a[0], n) !== 0;
+      return zero;
+    });
+    return zero;
+  }
+
+  equal(a: Block, b: Block): boolean {
+    if (a.length !== b.length) return false;
+    let same = true;
+    this.run([a, b], [IN, IN], a.length, (t, x, n) => {
+      same = t.k.equal(x[0], x[1], n) !== 0;
+      return same;
+    });
+    return same;
+  }
+}
+
+/**
+ * A wasm-simd KernelSet on an arena memory, for any thread: the main thread's
+ * default set uses the arena's own scratch region; a worker passes a scratch
+ * block of its own (e.g. `allocBlock(1 << 20)` made by the main thread) so
+ * threads never share pointer lists or bounce buffers.
+ * @param memory the arena's shared memory (its header gives the tables and the block region)
+ * @param scratch a region of that memory only this kernel set uses, ≥ MIN_SCRATCH_BYTES
+ * @throws ArenaConfigError when memory is not an arena; RangeError for a bad scratch region.
+ */
+export function createWasmKernelSet(memory: WebAssembly.Memory, scratch: Region, build: KernelBuild = 'release'): KernelSet {
+  const header = readArenaHeader(memory.buffer);
+  const shared = new Target(instantiateKernels(memory, build), memory, scratch, header.tablesOffset);
+  const pages = Math.ceil((PRIVATE_SCRATCH + PRIVATE_SCRATCH_BYTES) / 65536);
+  const privMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  new Uint8Array(privMemory.buffer, PRIVATE_TABLES, gfNibbleTableAll.length).set(gfNibbleTableAll);
+  const priv = new Target(
+    instantiateKernels(privMemory, build),
+    privMemory,
+    { offset: PRIVATE_SCRATCH, bytes: PRIVATE_SCRATCH_BYTES },
+    PRIVATE_TABLES,
+  );
+  return new WasmKernels(shared, priv, memory.buffer, header.dataOffset);
+}
+
+const cache = new Map<KernelBuild, KernelSet | null>();
+
+/**
+ * This thread's wasm-simd kernel set on the default arena, or null where it
+ * cannot run (no WebAssembly SIMD, the arena cannot be created, the module
+ * is not built). Never throws.
+ */
+export function wasmKernels(build: KernelBuild = 'release'): KernelSet | null {
+  let set = cache.get(build);
+  if (set === undefined) {
+    try {
+      set = simdSupported() ? createWasmKernelSet(arena().memory, arena().scratch, build) : null;
+    } catch {
+      set = null;
+    }
+    cache.set(build, set);
+  }
+  return set;
+}

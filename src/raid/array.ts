@@ -1,0 +1,389 @@
+/**
+ * A running md RAID-4/5/6 array: byte-addressed reads and writes split into
+ * stripe heads, member I/O with fault handling, the clean/dirty protocol, and
+ * member management (fail, remove, add). Scrubs and rebuilds live in
+ * resync.ts; assembly from members in assemble.ts; creation in create.ts.
+ */
+import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from './errors.js';
+import { handleRead, handleWrite, type Extent, type StripeEnv } from './handle.js';
+import { Layout, layoutName, parityDisks } from './layout.js';
+import type { Member } from './member.js';
+import { MemberTable, newDeviceUuid, type Device, type Slot } from './members_state.js';
+import { defaultRaidOps, type RaidOps } from './ops.js';
+import { StripeCache, type StripeHead } from './stripe.js';
+import { encodeSuperblock, formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+
+export interface RaidArrayOptions {
+  /** Where parity work runs: the module functions (default) or a client with engines. */
+  readonly ops?: RaidOps;
+  /** Refuse every write, superblocks included. */
+  readonly readonly?: boolean;
+  /** Stripe head width in bytes (default min(chunk, 128 KiB)). */
+  readonly unit?: number;
+  /** Stripe heads in the cache (default: about 32 MiB of buffers, 8..256). */
+  readonly cacheStripes?: number;
+  /** Idle time after the last write before the array is marked clean (md's safe_mode_delay; default 200 ms). */
+  readonly cleanDelayMs?: number;
+  /** Receives one line per event worth telling (member failed, resync started…). */
+  readonly log?: (message: string) => void;
+  /** Close the members on stop() (assembly from paths sets this). */
+  readonly ownsMembers?: boolean;
+}
+
+/** One job of a request: the extents of one stripe head. */
+interface StripeJob {
+  sector: number;
+  extents: Extent[];
+}
+
+export class RaidArray {
+  readonly layout: Layout;
+  readonly table: MemberTable;
+  readonly ops: RaidOps;
+  readonly cache: StripeCache;
+  readonly unit: number;
+  readonly readonly: boolean;
+  /** Member I/O errors seen (each also marked its member faulty). */
+  readonly errors: MemberIOError[] = [];
+  /** Writes acknowledged since assembly. */
+  writesDone = 0;
+  /** Set while parity is not known good (assembled dirty, or created without --assume-clean). */
+  needsResync: boolean;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private dirtying: Promise<void> | null = null;
+  private cleanTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  readonly env: StripeEnv;
+
+  constructor(
+    table: MemberTable,
+    private readonly opts: RaidArrayOptions = {},
+  ) {
+    const m = table.master;
+    this.table = table;
+    this.layout = new Layout({ level: m.level, raidDisks: m.raidDisks, layout: m.layout, chunkSectors: m.chunkSize });
+    this.ops = opts.ops ?? defaultRaidOps;
+    this.readonly = opts.readonly ?? false;
+    const chunk = this.layout.chunkBytes;
+    const unit = opts.unit ?? Math.min(chunk, 128 * 1024);
+    if (unit < SECTOR || chunk % unit !== 0 || unit % SECTOR !== 0) {
+      throw new RaidUsageError(`stripe unit ${unit} must be a multiple of 512 that divides the chunk (${chunk})`);
+    }
+    this.unit = unit;
+    const cap = opts.cacheStripes ?? Math.max(8, Math.min(256, Math.floor((32 << 20) / (unit * m.raidDisks))));
+    this.cache = new StripeCache(m.raidDisks, unit, cap, this.ops);
+    this.needsResync = m.resyncOffset !== MAX_SECTOR;
+    const self = this;
+    this.env = {
+      layout: this.layout,
+      ops: this.ops,
+      unit,
+      readable: (d, end) => table.readable(d, end),
+      writable: (d) => !self.readonly && table.writable(d),
+      io: (d, write, buf, pos) => self.memberIO(d, write, buf, pos),
+      failedCount: () => table.failedCount(),
+    };
+  }
+
+  get geometry() {
+    return this.layout.geometry;
+  }
+  /** Used sectors of each member (md's dev_sectors). */
+  get componentSectors(): number {
+    return this.table.master.size;
+  }
+  /** Array capacity in bytes. */
+  get size(): number {
+    return this.table.master.size * SECTOR * this.layout.dataDisks;
+  }
+  get uuid(): string {
+    return formatUuid(this.table.master.setUuid);
+  }
+  get name(): string {
+    return this.table.master.setName;
+  }
+  get events(): number {
+    return this.table.master.events;
+  }
+  get slots(): readonly Slot[] {
+    return this.table.slots;
+  }
+  get levelName(): string {
+    return `raid${this.geometry.level}`;
+  }
+  get layoutName(): string {
+    return layoutName(this.geometry.level, this.geometry.layout);
+  }
+  /** Marked dirty in the superblocks (writes may be in flight). */
+  get dirty(): boolean {
+    return this.table.master.resyncOffset !== MAX_SECTOR;
+  }
+
+  log(message: string): void {
+    this.opts.log?.(message);
+  }
+
+  private async memberIO(d: number, write: boolean, buf: Uint8Array, pos: number): Promise<void> {
+    const slot = this.table.slots[d]!;
+    const dev = slot.device;
+    if (!dev || slot.state === 'faulty' || slot.state === 'missing') {
+      throw new MemberIOError(`member ${d} is not available`, d);
+    }
+    try {
+      const at = dev.sb.dataOffset * SECTOR + pos;
+      if (write) await dev.member.write(buf, at);
+      else await dev.member.read(buf, at);
+    } catch (err) {
+      const e = new MemberIOError(`${write ? 'write' : 'read'} error on member ${d} (${dev.member.name}): ${(err as Error).message}`, d, { cause: err });
+      this.markFaulty(d, e);
+      throw e;
+    }
+  }
+
+  /** Marks slot `d` faulty (md_error): the array goes on degraded and the superblocks record it. */
+  markFaulty(d: number, reason: MemberIOError): void {
+    const slot = this.table.slots[d]!;
+    if (slot.state === 'faulty' || slot.state === 'missing') return;
+    slot.state = 'faulty';
+    this.errors.push(reason);
+    this.log(`member ${d} (${slot.device?.member.name}) marked faulty: ${reason.message}`);
+    if (!this.readonly) void this.updateSuperblocks().catch(() => undefined);
+  }
+
+  /** Rewrites every live superblock (events + 1) after `change`; no-op when read-only. */
+  updateSuperblocks(change: (m: Superblock) => void = () => undefined): Promise<void> {
+    if (this.readonly) return Promise.resolve();
+    return this.table.update(change, (dev, err) => {
+      const slot = this.table.slots.findIndex((s) => s.device === dev);
+      if (slot >= 0) this.markFaulty(slot, new MemberIOError(`superblock write failed on ${dev.member.name}: ${(err as Error).message}`, slot, { cause: err }));
+    });
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RaidUsageError(`offset and length must be non-negative integers (got ${offset}, ${length})`);
+    }
+    if (offset + length > this.size) {
+      throw new RaidUsageError(`range ${offset}+${length} reaches past the end of the array (${this.size} bytes)`);
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.stopped) throw new ArrayStateError('the array was stopped');
+    if (this.table.failedCount() > parityDisks(this.geometry.level)) {
+      throw new ArrayFailedError(`${this.table.failedCount()} members failed: the array cannot serve I/O`);
+    }
+  }
+
+  /** The stripe heads that [offset, offset+length) of the array touches, in order, with the caller's bytes for each member. */
+  *jobs(user: Uint8Array, offset: number, length: number): Generator<StripeJob> {
+    const cb = this.layout.chunkBytes;
+    const dd = this.layout.dataDisks;
+    const rowBytes = cb * dd;
+    const unit = this.unit;
+    const end = offset + length;
+    let pos = offset;
+    while (pos < end) {
+      const stripe = Math.floor(pos / rowBytes);
+      const rowStart = stripe * rowBytes;
+      const rowEnd = Math.min(end, rowStart + rowBytes);
+      const row = this.layout.row(stripe);
+      for (let u = 0; u * unit < cb; u++) {
+        const extents: Extent[] = [];
+        for (let k = 0; k < dd; k++) {
+          const a = rowStart + k * cb + u * unit;
+          const lo = Math.max(a, pos);
+          const hi = Math.min(a + unit, rowEnd);
+          if (lo < hi) extents.push({ disk: row.dataDisks[k]!, lo: lo - a, hi: hi - a, user, userOffset: lo - offset });
+        }
+        if (extents.length) yield { sector: (stripe * cb + u * unit) / SECTOR, extents };
+      }
+      pos = rowEnd;
+    }
+  }
+
+  /** Runs `fn` on each job's stripe head, as many at once as the cache holds. */
+  async runJobs(jobs: Iterable<StripeJob>, fn: (sh: StripeHead, extents: Extent[]) => Promise<void>): Promise<void> {
+    const active = new Set<Promise<void>>();
+    let error: unknown = null;
+    for (const job of jobs) {
+      if (error) break;
+      const p: Promise<void> = (async () => {
+        const sh = await this.cache.acquire(job.sector);
+        try {
+          await fn(sh, job.extents);
+        } finally {
+          this.cache.release(sh);
+        }
+      })().catch((e: unknown) => {
+        error ??= e;
+      });
+      active.add(p);
+      void p.then(() => active.delete(p));
+      if (active.size >= this.cache.capacity) await Promise.race(active);
+    }
+    await Promise.all(active);
+    if (error) throw error;
+  }
+
+  /**
+   * Reads `length` bytes at array byte `offset` into `buf` (from `bufOffset`).
+   * Data on failed members is rebuilt from parity.
+   * @throws RaidUsageError (range), ArrayFailedError (too many members lost).
+   */
+  async read(buf: Uint8Array, offset: number, length = buf.length, bufOffset = 0): Promise<void> {
+    this.checkRange(offset, length);
+    this.checkUsable();
+    const view = buf.subarray(bufOffset, bufOffset + length);
+    await this.runJobs(this.jobs(view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
+  }
+
+  /**
+   * Writes `data` at array byte `offset`. Resolves once every member write of
+   * it has completed (acknowledged). The array is marked dirty first.
+   * @throws ArrayStateError (read-only or stopped), RaidUsageError, ArrayFailedError.
+   */
+  async write(data: Uint8Array, offset: number): Promise<void> {
+    if (this.readonly) throw new ArrayStateError('the array is read-only');
+    this.checkRange(offset, data.length);
+    this.checkUsable();
+    this.inflight++;
+    try {
+      await this.markDirty();
+      await this.runJobs(this.jobs(data, offset, data.length), (sh, ext) => handleWrite(this.env, sh, ext));
+      this.writesDone++;
+    } finally {
+      this.inflight--;
+      if (this.inflight === 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+        this.scheduleClean();
+      }
+    }
+  }
+
+  /** md's "active" transition: resync_offset 0 on every member before the first write lands. */
+  markDirty(): Promise<void> {
+    if (this.cleanTimer) {
+      clearTimeout(this.cleanTimer);
+      this.cleanTimer = null;
+    }
+    if (this.dirty) return this.dirtying ?? Promise.resolve();
+    this.dirtying = this.updateSuperblocks((m) => (m.resyncOffset = 0)).finally(() => (this.dirtying = null));
+    return this.dirtying;
+  }
+
+  private scheduleClean(): void {
+    if (this.readonly || this.stopped) return;
+    const delay = this.opts.cleanDelayMs ?? 200;
+    if (this.cleanTimer) clearTimeout(this.cleanTimer);
+    this.cleanTimer = setTimeout(() => {
+      this.cleanTimer = null;
+      void this.markClean().catch(() => undefined);
+    }, delay);
+    this.cleanTimer.unref();
+  }
+
+  /** Waits for writes in flight to drain. */
+  async drain(): Promise<void> {
+    if (this.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.dirtying) await this.dirtying;
+    await this.table.settled();
+  }
+
+  /** Marks the array clean once nothing is in flight and parity is trusted. */
+  async markClean(): Promise<void> {
+    await this.drain();
+    if (this.inflight > 0 || !this.dirty || this.needsResync || this.readonly) return;
+    await this.updateSuperblocks((m) => (m.resyncOffset = MAX_SECTOR));
+  }
+
+  /** Marks member `slot` faulty on request (mdadm --fail). */
+  async fail(slot: number): Promise<void> {
+    if (this.readonly) throw new ArrayStateError('the array is read-only');
+    const s = this.table.slots[slot];
+    if (!s || !s.device || s.state === 'faulty') throw new RaidUsageError(`slot ${slot} holds no working member`);
+    await this.drain();
+    this.markFaulty(slot, new MemberIOError(`member ${slot} failed on request`, slot));
+    this.cache.invalidateAll();
+    await this.table.settled();
+  }
+
+  /** Takes a faulty member out of its slot (mdadm --remove); the slot becomes missing. */
+  async remove(slot: number): Promise<Member> {
+    if (this.readonly) throw new ArrayStateError('the array is read-only');
+    const s = this.table.slots[slot];
+    if (!s || !s.device || (s.state !== 'faulty' && s.state !== 'recovering')) {
+      throw new RaidUsageError(`slot ${slot} holds no faulty member to remove (fail it first)`);
+    }
+    const member = s.device.member;
+    s.device = null;
+    s.state = 'missing';
+    await this.updateSuperblocks();
+    return member;
+  }
+
+  /**
+   * Adds `member` (no md superblock needed; it is overwritten): it takes the
+   * first missing slot as a member being rebuilt (run rebuild()), else becomes
+   * a spare. Its superblock is written with md's layout for its size.
+   */
+  async add(member: Member): Promise<number> {
+    if (this.readonly) throw new ArrayStateError('the array is read-only');
+    const m = this.table.master;
+    const ref = this.table.slots.find((s) => s.device)?.device?.sb ?? m;
+    const devNumber = this.table.freeDevNumber();
+    if (devNumber < 0) throw new RaidUsageError('no free device number in the superblock');
+    const devSectors = Math.floor(member.size / SECTOR);
+    if (devSectors < ref.dataOffset + m.size) {
+      throw new RaidUsageError(`${member.name} is too small: ${devSectors} sectors, needs ${ref.dataOffset + m.size}`);
+    }
+    const sb: Superblock = { ...ref, devNumber, deviceUuid: newDeviceUuid(), dataSize: devSectors - ref.dataOffset, cntCorrectedRead: 0 };
+    if (ref.minorVersion === 0) throw new RaidUsageError('adding to a 1.0 (metadata at end) array is not supported');
+    const dev: Device = { member, sb };
+    const slot = this.table.slots.findIndex((s) => s.state === 'missing' || s.state === 'faulty');
+    if (slot >= 0) {
+      this.table.slots[slot] = { device: dev, state: 'recovering', recoveryOffset: 0 };
+      this.cache.invalidateAll();
+    } else {
+      this.table.spares.push(dev);
+    }
+    // Write its superblock first so that the role recorded elsewhere never points at a blank device.
+    const own = this.table.deviceSuperblock(dev, slot);
+    own.events = m.events;
+    await member.write(encodeSuperblock(own), own.superOffset * SECTOR);
+    dev.sb = own;
+    await this.updateSuperblocks();
+    this.log(slot >= 0 ? `${member.name} added to slot ${slot}; rebuild needed` : `${member.name} added as a spare`);
+    return slot;
+  }
+
+  /** Puts a spare into a missing slot (recovery starts from 0). Returns the slot, or -1. */
+  activateSpare(): number {
+    const slot = this.table.slots.findIndex((s) => s.state === 'missing' || s.state === 'faulty');
+    const spare = this.table.spares.shift();
+    if (slot < 0 || !spare) {
+      if (spare) this.table.spares.unshift(spare);
+      return -1;
+    }
+    this.table.slots[slot] = { device: spare, state: 'recovering', recoveryOffset: 0 };
+    this.cache.invalidateAll();
+    return slot;
+  }
+
+  /** Drains, marks clean when parity is trusted, and closes owned members. The array takes no more I/O. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    if (this.cleanTimer) clearTimeout(this.cleanTimer);
+    this.cleanTimer = null;
+    await this.markClean();
+    this.stopped = true;
+    await this.table.settled();
+    if (this.opts.ownsMembers) {
+      const all = [...this.table.slots.map((s) => s.device), ...this.table.spares].filter((d): d is Device => d !== null);
+      await Promise.all(all.map((d) => d.member.close().catch(() => undefined)));
+    }
+  }
+}
+
+export { ROLE_SPARE };

@@ -1,0 +1,158 @@
+/**
+ * Creating an array the way mdadm --create does with metadata 1.2: the same
+ * default data offset (room for a bitmap and reshape headroom, rounded to
+ * 1 MiB), the same used size (smallest member, whole chunks), bad-block log
+ * space, max_dev and role table, so Linux md assembles what we write.
+ * (mdadm super1.c validate_geometry1 / init_super1 / write_init_super1.)
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { RaidArray, type RaidArrayOptions } from './array.js';
+import { readSuperblock } from './assemble.js';
+import { RaidUsageError } from './errors.js';
+import { parityDisks, validateGeometry } from './layout.js';
+import type { Member } from './member.js';
+import { MemberTable, newDeviceUuid } from './members_state.js';
+import { MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+
+/** mdadm's choose_bm_space: sectors kept for a write-intent bitmap on a device of `devSectors`. */
+export function chooseBitmapSpace(devSectors: number): number {
+  if (devSectors < 64 * 2) return 0;
+  if (devSectors - 64 * 2 >= 200 * 1024 * 1024 * 2) return 128 * 2;
+  if (devSectors - 4 * 2 > 8 * 1024 * 1024 * 2) return 64 * 2;
+  return 4 * 2;
+}
+
+/**
+ * mdadm's default data offset for metadata 1.1/1.2 on a device of
+ * `devSectors`: superblock + bitmap space + reshape headroom (up to 128 MiB,
+ * aiming at ~0.1% of the device but at least two chunks' worth), rounded up to 1 MiB.
+ */
+export function defaultDataOffset(devSectors: number, chunkSectors: number): number {
+  const chunkKiB = chunkSectors / 2;
+  let headroom = 128 * 1024 * 2;
+  while (headroom * 1024 > devSectors && headroom / 2 >= chunkKiB * 2 * 2) headroom /= 2;
+  const raw = 12 * 2 + chooseBitmapSpace(devSectors) + headroom;
+  return Math.ceil(raw / 2048) * 2048;
+}
+
+/** Used size per member (sectors) for members of these sizes: the smallest free space, whole chunks (as KiB, as mdadm rounds). */
+export function defaultComponentSize(devSectors: readonly number[], dataOffset: number, chunkSectors: number): number {
+  const free = Math.min(...devSectors.map((s) => s - dataOffset));
+  const kib = Math.floor(free / 2);
+  const chunkKiB = chunkSectors / 2;
+  return (kib - (kib % chunkKiB)) * 2;
+}
+
+export interface CreateOptions extends RaidArrayOptions {
+  readonly level: number;
+  /** md algorithm number (default left-symmetric, 2). */
+  readonly layout?: number;
+  /** Chunk size in bytes (default 512 KiB, mdadm's default). */
+  readonly chunkBytes?: number;
+  /** Array name; stored as "host:name" like mdadm (default "<hostname>:0"). */
+  readonly name?: string;
+  readonly uuid?: Uint8Array;
+  /** Trust the members' current contents as in sync (no initial resync needed). */
+  readonly assumeClean?: boolean;
+  /** Overwrite members that already hold an md superblock. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Writes superblocks onto `members` (null = a missing slot, as mdadm's
+ * `missing`) and returns the running array. Unless `assumeClean` (or the array
+ * starts degraded), `array.needsResync` is set: run resync() to compute parity.
+ * @throws RaidUsageError for a bad geometry, members too small, or members that already belong to an array.
+ */
+export async function create(members: ReadonlyArray<Member | null>, opts: CreateOptions): Promise<RaidArray> {
+  const raidDisks = members.length;
+  const chunkBytes = opts.chunkBytes ?? 512 * 1024;
+  const chunkSectors = chunkBytes / SECTOR;
+  const layout = opts.level === 4 ? 5 : (opts.layout ?? 2);
+  validateGeometry({ level: opts.level, raidDisks, layout, chunkSectors });
+  const present = members.filter((m): m is Member => m !== null);
+  const missing = raidDisks - present.length;
+  if (missing > parityDisks(opts.level)) {
+    throw new RaidUsageError(`RAID-${opts.level} can start with at most ${parityDisks(opts.level)} missing members, not ${missing}`);
+  }
+  if (!opts.overwrite) {
+    for (const m of present) {
+      const sb = await readSuperblock(m).catch(() => null);
+      if (sb) throw new RaidUsageError(`${m.name} already holds an md superblock (array ${sb.setName}); refusing to overwrite it`);
+    }
+  }
+  const sizes = present.map((m) => Math.floor(m.size / SECTOR));
+  const dataOffset = defaultDataOffset(sizes[0]!, chunkSectors);
+  const size = defaultComponentSize(sizes, dataOffset, chunkSectors);
+  if (size < chunkSectors) {
+    throw new RaidUsageError(`members are too small: ${Math.min(...sizes)} sectors leave no whole ${chunkBytes}-byte chunk after the ${dataOffset}-sector data offset`);
+  }
+  const sbBytes = Math.ceil((256 + 2 * raidDisks) / 512) * 512;
+  const maxDev = (sbBytes - 256) / 2;
+  const bmSpace = chooseBitmapSpace(size);
+  const hasBblog = dataOffset >= 8 + 8 + bmSpace + 8;
+  const now = Math.floor(Date.now() / 1000);
+  const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
+  const degraded = missing > 0;
+  const master: Superblock = {
+    minorVersion: 2,
+    featureMap: 0,
+    setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
+    setName: name.slice(0, 31),
+    ctime: now,
+    ctimeUsec: 0,
+    level: opts.level,
+    layout,
+    size,
+    chunkSize: chunkSectors,
+    raidDisks,
+    bitmapOffset: 0,
+    newLevel: 0,
+    reshapePosition: 0,
+    deltaDisks: 0,
+    newLayout: 0,
+    newChunk: 0,
+    newOffset: 0,
+    dataOffset,
+    dataSize: 0,
+    superOffset: 8,
+    recoveryOffset: 0,
+    devNumber: 0,
+    cntCorrectedRead: 0,
+    deviceUuid: new Uint8Array(16),
+    devflags: 0,
+    bblogShift: 0,
+    bblogSize: hasBblog ? 8 : 0,
+    bblogOffset: hasBblog ? 8 + bmSpace : 0,
+    utime: now,
+    utimeUsec: 0,
+    events: 0,
+    resyncOffset: opts.assumeClean || degraded ? MAX_SECTOR : 0,
+    maxDev,
+    devRoles: new Array<number>(maxDev).fill(ROLE_SPARE),
+    sbCsum: 0,
+  };
+  const table = new MemberTable(master, raidDisks);
+  members.forEach((m, slot) => {
+    if (!m) return;
+    const devSectors = Math.floor(m.size / SECTOR);
+    const sb: Superblock = { ...master, devNumber: slot, deviceUuid: newDeviceUuid(), dataSize: devSectors - dataOffset, devRoles: [] };
+    table.slots[slot] = { device: { member: m, sb }, state: 'in_sync', recoveryOffset: 0 };
+  });
+  // Old 1.0/1.1 superblocks would confuse a later scan (mdadm zeroes them too).
+  for (const m of present) await clearOtherSuperblocks(m);
+  const array = new RaidArray(table, opts);
+  await array.updateSuperblocks();
+  return array;
+}
+
+async function clearOtherSuperblocks(m: Member): Promise<void> {
+  const sectors = Math.floor(m.size / SECTOR);
+  const zero = new Uint8Array(4096);
+  const probe = new Uint8Array(4);
+  for (const at of [0, ((sectors - 16) & ~7) * SECTOR]) {
+    await m.read(probe, at);
+    if (new DataView(probe.buffer).getUint32(0, true) === 0xa92b4efc) await m.write(zero, at);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * md-compatible RAID-4/5/6 on the async_tx consumer API: superblocks, layouts,
+ * members, the stripe cache, assembly, creation, and whole-array passes.
+ */
+export * from './errors.js';
+export * from './superblock.js';
+export { Algorithm, Layout, layoutName, parseLayout, parityDisks, validateGeometry, type Geometry, type RowMap } from './layout.js';
+export { FileMember, MemoryMember, QueueDepth, type Member, type FileMemberOptions, type MemoryFaults } from './member.js';
+export { defaultRaidOps, type RaidOps } from './ops.js';
+export { RaidArray, type RaidArrayOptions } from './array.js';
+export type { Slot, SlotState, Device } from './members_state.js';
+export { assemble, readSuperblock, type AssembleOptions, type Assembled } from './assemble.js';
+export { create, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, type CreateOptions } from './create.js';
+export { scrub, resync, rebuild, type PassOptions, type PassResult } from './resync.js';
+export { examineText, detailText, detailJson, humanSize, ctimeString, stateWords } from './report.js';

@@ -1,0 +1,186 @@
+/**
+ * Members: where a RAID slot's bytes live. Files and block devices use
+ * positional I/O on a FileHandle (no shared file position, so many requests
+ * may be in flight), bounded by a queue depth per member; the in-memory member
+ * serves tests and can be told to fail, as a dying disk would.
+ */
+import { open, stat, readFile, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+
+/** One member device, addressed in bytes from its start. */
+export interface Member {
+  /** Path, or a label for in-memory members. */
+  readonly name: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Reads exactly buf.length bytes at `position`. Rejects on any error or short read. */
+  read(buf: Uint8Array, position: number): Promise<void>;
+  /** Writes all of buf at `position`. */
+  write(buf: Uint8Array, position: number): Promise<void>;
+  /** Makes written data durable (fdatasync). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Counts I/O in flight and makes the next request wait past `depth` (backpressure, no spinning). */
+export class QueueDepth {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  constructor(readonly depth: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.depth) await new Promise<void>((r) => this.waiters.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiters.shift();
+      // Hand the slot straight to the next waiter: `active` stays counted.
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/** Options for opening a file or block device member. */
+export interface FileMemberOptions {
+  /** Open read-only (examine, read, check without repair). */
+  readonly readonly?: boolean;
+  /** Requests in flight at once on this member (default 16). */
+  readonly queueDepth?: number;
+}
+
+async function blockDeviceSize(path: string, fh: FileHandle): Promise<number> {
+  const st = await fh.stat();
+  if (!st.isBlockDevice()) return st.size;
+  // fstat reports 0 for block devices; Linux publishes the size in sectors in sysfs.
+  const rdev = st.rdev;
+  const major = (rdev >> 8) & 0xfff;
+  const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+  try {
+    const s = await readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8');
+    return Number(s.trim()) * 512;
+  } catch {
+    throw new Error(`cannot find the size of block device ${path}`);
+  }
+}
+
+/** A regular file or a block device. */
+export class FileMember implements Member {
+  private readonly queue: QueueDepth;
+  private constructor(
+    readonly name: string,
+    readonly size: number,
+    private readonly fh: FileHandle,
+    depth: number,
+  ) {
+    this.queue = new QueueDepth(depth);
+  }
+
+  /** Opens an existing file or block device. */
+  static async open(path: string, opts: FileMemberOptions = {}): Promise<FileMember> {
+    const fh = await open(path, opts.readonly ? constants.O_RDONLY : constants.O_RDWR);
+    try {
+      const size = await blockDeviceSize(path, fh);
+      return new FileMember(path, size, fh, opts.queueDepth ?? 16);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /** Creates (or extends) a sparse file of `size` bytes and opens it. Existing bytes are kept. */
+  static async create(path: string, size: number, opts: FileMemberOptions = {}): Promise<FileMember> {
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    try {
+      const st = await fh.stat();
+      if (st.isFile() && st.size < size) await fh.truncate(size);
+      const real = await blockDeviceSize(path, fh);
+      return new FileMember(path, real, fh, opts.queueDepth ?? 16);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  read(buf: Uint8Array, position: number): Promise<void> {
+    return this.queue.run(async () => {
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, position + done);
+        if (bytesRead === 0) throw new Error(`short read at byte ${position + done} of ${this.name}`);
+        done += bytesRead;
+      }
+    });
+  }
+
+  write(buf: Uint8Array, position: number): Promise<void> {
+    return this.queue.run(async () => {
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, position + done);
+        done += bytesWritten;
+      }
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.fh.datasync();
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+/** Faults an in-memory member injects; each returns true to fail that request. */
+export interface MemoryFaults {
+  read?: (position: number, length: number) => boolean;
+  write?: (position: number, length: number) => boolean;
+}
+
+/** A member held in memory, for tests. `faults` may be set at any time to make it fail. */
+export class MemoryMember implements Member {
+  readonly data: Uint8Array;
+  faults: MemoryFaults = {};
+  reads = 0;
+  writes = 0;
+  constructor(
+    readonly name: string,
+    sizeOrData: number | Uint8Array,
+  ) {
+    this.data = typeof sizeOrData === 'number' ? new Uint8Array(sizeOrData) : sizeOrData;
+  }
+  get size(): number {
+    return this.data.length;
+  }
+
+  async read(buf: Uint8Array, position: number): Promise<void> {
+    await Promise.resolve(); // always asynchronous, like a device
+    if (this.faults.read?.(position, buf.length)) throw new Error(`injected read error at byte ${position} of ${this.name}`);
+    if (position + buf.length > this.data.length) throw new Error(`read past the end of ${this.name}`);
+    this.reads++;
+    buf.set(this.data.subarray(position, position + buf.length));
+  }
+
+  async write(buf: Uint8Array, position: number): Promise<void> {
+    await Promise.resolve();
+    if (this.faults.write?.(position, buf.length)) throw new Error(`injected write error at byte ${position} of ${this.name}`);
+    if (position + buf.length > this.data.length) throw new Error(`write past the end of ${this.name}`);
+    this.writes++;
+    this.data.set(buf, position);
+  }
+
+  async sync(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** True when `path` names an existing file or device. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Who holds each RAID slot, and the superblocks that record it. Kept apart from
+ * the I/O path: the array asks here whether a member can be read or written,
+ * marks members faulty, and has every member's superblock rewritten (events
+ * bumped) whenever that picture or the clean/dirty state changes, as md's
+ * md_update_sb does.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Member } from './member.js';
+import {
+  encodeSuperblock,
+  Feature,
+  MAX_SECTOR,
+  ROLE_FAULTY,
+  ROLE_SPARE,
+  SECTOR,
+  type Superblock,
+} from './superblock.js';
+
+export type SlotState = 'in_sync' | 'recovering' | 'faulty' | 'missing';
+
+/** A device in the array: its handle and its own superblock (device fields). */
+export interface Device {
+  readonly member: Member;
+  sb: Superblock;
+}
+
+export interface Slot {
+  device: Device | null;
+  state: SlotState;
+  /** Member sectors (from data_offset) already rebuilt, while recovering. */
+  recoveryOffset: number;
+}
+
+function nowParts(): { sec: number; usec: number } {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), usec: (ms % 1000) * 1000 };
+}
+
+export class MemberTable {
+  readonly slots: Slot[];
+  readonly spares: Device[] = [];
+  /** Array-wide superblock values (uuid, name, geometry, events, resync offset). */
+  readonly master: Superblock;
+  private updating: Promise<void> = Promise.resolve();
+
+  constructor(master: Superblock, raidDisks: number) {
+    this.master = master;
+    this.slots = Array.from({ length: raidDisks }, () => ({ device: null, state: 'missing' as SlotState, recoveryOffset: 0 }));
+  }
+
+  /** Readable for member sectors below `endSector`: in sync, or rebuilt that far. */
+  readable(slot: number, endSector: number): boolean {
+    const s = this.slots[slot]!;
+    return s.state === 'in_sync' || (s.state === 'recovering' && endSector <= s.recoveryOffset);
+  }
+
+  writable(slot: number): boolean {
+    const s = this.slots[slot]!;
+    return s.device !== null && (s.state === 'in_sync' || s.state === 'recovering');
+  }
+
+  /** Slots that cannot serve reads at all (missing or faulty). */
+  failedCount(): number {
+    return this.slots.filter((s) => s.state === 'missing' || s.state === 'faulty').length;
+  }
+
+  /** Slots not fully in sync (missing, faulty or being rebuilt). */
+  degradedCount(): number {
+    return this.slots.filter((s) => s.state !== 'in_sync').length;
+  }
+
+  /** Role table as md's super_1_sync writes it: unknown device numbers are spares (0xffff, kernel 6.x). */
+  roles(): number[] {
+    const roles = new Array<number>(this.master.maxDev).fill(ROLE_SPARE);
+    this.slots.forEach((s, i) => {
+      if (!s.device) return;
+      roles[s.device.sb.devNumber] = s.state === 'faulty' ? ROLE_FAULTY : i;
+    });
+    for (const d of this.spares) roles[d.sb.devNumber] = ROLE_SPARE;
+    return roles;
+  }
+
+  /** Devices that get superblock updates: everything present and not faulty. */
+  private liveDevices(): Array<{ dev: Device; slot: number }> {
+    const out: Array<{ dev: Device; slot: number }> = [];
+    this.slots.forEach((s, i) => s.device && s.state !== 'faulty' && out.push({ dev: s.device, slot: i }));
+    for (const d of this.spares) out.push({ dev: d, slot: -1 });
+    return out;
+  }
+
+  /** A device number no present device uses. */
+  freeDevNumber(): number {
+    const used = new Set<number>();
+    for (const s of this.slots) if (s.device) used.add(s.device.sb.devNumber);
+    for (const d of this.spares) used.add(d.sb.devNumber);
+    for (let i = 0; i < this.master.maxDev; i++) if (!used.has(i)) return i;
+    return -1;
+  }
+
+  /** The superblock of one device as it should be on disk now. */
+  deviceSuperblock(dev: Device, slot: number): Superblock {
+    const m = this.master;
+    const own = dev.sb;
+    const s = slot >= 0 ? this.slots[slot] : undefined;
+    const recovering = s?.state === 'recovering';
+    return {
+      ...m,
+      minorVersion: own.minorVersion,
+      featureMap: recovering ? Feature.RecoveryOffset : 0,
+      dataOffset: own.dataOffset,
+      dataSize: own.dataSize,
+      superOffset: own.superOffset,
+      recoveryOffset: recovering ? s!.recoveryOffset : 0,
+      devNumber: own.devNumber,
+      cntCorrectedRead: own.cntCorrectedRead,
+      deviceUuid: own.deviceUuid,
+      devflags: own.devflags,
+      bblogShift: own.bblogShift,
+      bblogSize: own.bblogSize,
+      bblogOffset: own.bblogOffset,
+      devRoles: this.roles(),
+    };
+  }
+
+  /**
+   * Bumps events and rewrites every live device's superblock. Calls are
+   * serialised. A device whose write fails is reported through `onFail`
+   * (which marks it faulty) and the others are written again without it.
+   */
+  update(change: (m: Superblock) => void, onFail: (dev: Device, err: unknown) => void): Promise<void> {
+    const run = async () => {
+      change(this.master);
+      for (let round = 0; round < this.slots.length + 1; round++) {
+        const t = nowParts();
+        this.master.events += 1;
+        this.master.utime = t.sec;
+        this.master.utimeUsec = t.usec;
+        const live = this.liveDevices();
+        const results = await Promise.allSettled(
+          live.map(({ dev, slot }) => {
+            const sb = this.deviceSuperblock(dev, slot);
+            const bytes = encodeSuperblock(sb);
+            dev.sb = sb;
+            return dev.member.write(bytes, sb.superOffset * SECTOR);
+          }),
+        );
+        let failed = false;
+        results.forEach((r, i) => {
+          if (r.status === 'rejected') {
+            failed = true;
+            onFail(live[i]!.dev, r.reason);
+          }
+        });
+        if (!failed) return;
+      }
+    };
+    const p = this.updating.then(run, run);
+    this.updating = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Resolves when queued superblock updates are written. */
+  settled(): Promise<void> {
+    return this.updating;
+  }
+}
+
+/** A new, random device uuid. */
+export function newDeviceUuid(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+export { MAX_SECTOR };

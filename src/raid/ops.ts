@@ -1,0 +1,41 @@
+/**
+ * The slice of the consumer API the RAID client runs its parity work on. The
+ * module namespace of '../async_tx/index.js' (software path) and any client
+ * from createClient() (worker engines) both fit, so an array runs on either.
+ * Nothing below dmaengine/, drivers/ or sched/ is reached from src/raid.
+ */
+import * as asyncTx from '../async_tx/index.js';
+import type { AsyncTxOps } from '../async_tx/index.js';
+
+export type RaidOps = Pick<
+  AsyncTxOps,
+  | 'asyncMemcpy'
+  | 'asyncXor'
+  | 'asyncXorVal'
+  | 'asyncGenSyndrome'
+  | 'asyncSyndromeVal'
+  | 'asyncRaid6DatapRecov'
+  | 'asyncRaid6TwoDataRecov'
+  | 'asyncTxIssuePendingAll'
+  | 'waitForAsyncTx'
+> & {
+  /** Allocates a stripe buffer where every engine can use it in place (the shared arena), when offered. */
+  allocBlock?(len: number): Uint8Array;
+};
+
+export { TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
+
+/** The default: the module-level functions (software path). */
+export const defaultRaidOps: RaidOps = asyncTx as unknown as RaidOps;
+
+/** A stripe buffer from `ops` (arena when it offers one), else an ordinary one. */
+export function allocStripeBuffer(ops: RaidOps, len: number): Uint8Array {
+  if (typeof ops.allocBlock === 'function') {
+    try {
+      return ops.allocBlock(len);
+    } catch {
+      // Arena full: an ordinary buffer still works everywhere (bounced by the engines).
+    }
+  }
+  return new Uint8Array(len);
+}

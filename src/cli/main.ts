@@ -3,6 +3,7 @@
  * registered here. Nothing outside src/cli imports from it.
  */
 import { Command, CommanderError } from 'commander';
+import { registerRaid } from './raid.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerRaid(program);
   return program;
 }
 

@@ -1,0 +1,158 @@
+/**
+ * The maintenance verbs of `asynctx raid`: check, repair, rebuild, fail,
+ * remove, add and status. Each assembles the members given, does one thing,
+ * and stops the array (superblocks updated, clean when parity is trusted).
+ */
+import { realpath } from 'node:fs/promises';
+import { InvalidArgumentError } from 'commander';
+import {
+  FileMember,
+  readSuperblock,
+  rebuild,
+  scrub,
+  RaidUsageError,
+  detailJson,
+  stateWords,
+  type RaidArray,
+} from '../raid/index.js';
+import { exists } from '../raid/member.js';
+import { note, openArray, printJson, progress, type ArrayFlags } from './raid-common.js';
+import { resyncIfNeeded } from './raid-io.js';
+
+export async function raidScrub(paths: string[], mode: 'check' | 'repair', flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, { ...flags, readonly: mode === 'check' ? true : flags.readonly });
+  try {
+    if (mode === 'check' && array.needsResync) note(flags, 'array is dirty (not cleanly stopped): mismatches are expected where writes were in flight; run repair');
+    const t0 = Date.now();
+    const bar = progress(mode, flags);
+    const r = await scrub(array, mode, { progress: (d, t) => bar.update(d, t) });
+    bar.end();
+    const seconds = (Date.now() - t0) / 1000;
+    if (flags.json) {
+      printJson({ mismatches: r.mismatches, repaired: mode === 'repair' ? r.mismatches : 0, bytes: r.bytes, seconds, uuid: array.uuid, level: array.geometry.level, dirty: array.dirty });
+    } else {
+      process.stdout.write(`${mode}: ${r.mismatches} mismatched sectors${mode === 'repair' && r.mismatches ? ' rewritten' : ''} (mismatch_cnt) over ${(r.bytes / 1e6).toFixed(1)} MB per member in ${seconds.toFixed(2)} s\n`);
+    }
+  } finally {
+    await array.stop();
+  }
+}
+
+export async function raidRebuild(paths: string[], flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, flags);
+  try {
+    await runRebuild(array, flags);
+  } finally {
+    await array.stop();
+  }
+}
+
+async function runRebuild(array: RaidArray, flags: ArrayFlags): Promise<void> {
+  await resyncIfNeeded(array, flags);
+  const controller = new AbortController();
+  const onSignal = () => {
+    note(flags, 'interrupted: saving the rebuild checkpoint');
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const t0 = Date.now();
+  const bar = progress('rebuild', flags);
+  try {
+    const r = await rebuild(array, { progress: (d, t) => bar.update(d, t), signal: controller.signal });
+    bar.end();
+    const seconds = (Date.now() - t0) / 1000;
+    if (flags.json) printJson({ rebuilt: r.slots, bytes: r.bytes, aborted: r.aborted, seconds, state: stateWords(array) });
+    else if (r.slots.length === 0) process.stdout.write('rebuild: nothing to rebuild (no member being recovered, no spare for a missing slot)\n');
+    else process.stdout.write(`rebuild: slot ${r.slots.join(', ')} ${r.aborted ? 'interrupted (resumes from the checkpoint)' : 'in sync'}; ${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s\n`);
+    if (r.aborted) process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Finds the slot a --member value names: a slot number, or a member path. */
+async function slotOf(array: RaidArray, which: string): Promise<number> {
+  if (/^\d+$/.test(which)) return Number(which);
+  const want = await realpath(which).catch(() => which);
+  for (let i = 0; i < array.slots.length; i++) {
+    const name = array.slots[i]!.device?.member.name;
+    if (name && (await realpath(name).catch(() => name)) === want) return i;
+  }
+  return -1;
+}
+
+export async function raidFail(paths: string[], which: string, flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, flags);
+  try {
+    const slot = await slotOf(array, which);
+    if (slot < 0) throw new InvalidArgumentError(`--member ${which} is not an active member of this array`);
+    await array.fail(slot);
+    process.stdout.write(`slot ${slot} marked faulty; array ${stateWords(array)}\n`);
+  } finally {
+    await array.stop();
+  }
+}
+
+export async function raidRemove(paths: string[], which: string, flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, flags);
+  try {
+    const slot = await slotOf(array, which);
+    if (slot >= 0 && array.slots[slot]!.state === 'in_sync') throw new RaidUsageError(`slot ${slot} is in sync: fail it first`);
+    if (slot >= 0) await array.remove(slot);
+    else await array.updateSuperblocks(); // a member left out at assembly: drop it from the role table
+    process.stdout.write(`removed; array ${stateWords(array)}\n`);
+  } finally {
+    await array.stop();
+  }
+}
+
+export interface AddFlags extends ArrayFlags {
+  member: string;
+  rebuild: boolean;
+}
+
+export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
+  const { array } = await openArray(paths, flags);
+  try {
+    await resyncIfNeeded(array, flags);
+    const size = array.slots.find((s) => s.device)?.device?.member.size ?? 0;
+    const member = (await exists(flags.member)) ? await FileMember.open(flags.member) : await FileMember.create(flags.member, size);
+    const old = await readSuperblock(member).catch(() => null);
+    if (old && old.setUuid.some((b, i) => b !== array.table.master.setUuid[i]) && !flags.force) {
+      await member.close();
+      throw new RaidUsageError(`${flags.member} holds a superblock of another array (${old.setName}); --force overwrites it`);
+    }
+    const slot = await array.add(member);
+    process.stdout.write(slot >= 0 ? `${flags.member} added in slot ${slot}\n` : `${flags.member} added as a spare\n`);
+    if (slot >= 0 && flags.rebuild) await runRebuild(array, flags);
+  } finally {
+    await array.stop();
+  }
+}
+
+export async function raidStatus(paths: string[], flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, { ...flags, readonly: true });
+  try {
+    if (flags.json) {
+      printJson(detailJson(array));
+      return;
+    }
+    const marks = array.slots.map((s) => (s.state === 'in_sync' ? 'U' : '_')).join('');
+    const up = array.slots.filter((s) => s.state === 'in_sync').length;
+    const g = array.geometry;
+    process.stdout.write(
+      `${array.name} : ${stateWords(array)} ${array.levelName} ${array.uuid}\n` +
+        `      ${array.size / 1024} blocks super 1.${array.table.master.minorVersion} level ${g.level}, ${g.chunkSectors / 2}k chunk, algorithm ${g.layout} [${g.raidDisks}/${up}] [${marks}]\n`,
+    );
+    for (const [i, s] of array.slots.entries()) {
+      if (s.state === 'recovering') {
+        const pct = ((100 * s.recoveryOffset) / array.componentSectors).toFixed(1);
+        process.stdout.write(`      recovery of slot ${i} = ${pct}% (${s.recoveryOffset / 2}/${array.componentSectors / 2})\n`);
+      }
+    }
+  } finally {
+    await array.stop();
+  }
+}

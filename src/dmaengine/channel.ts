@@ -87,6 +87,12 @@ export abstract class Channel {
   /** Rings the doorbell: starts everything queued. */
   abstract issuePending(): void;
 
+  /**
+   * Fails every descriptor queued and not yet started, with `error`
+   * (dmaengine_terminate_all). Channels that run at once have nothing to fail.
+   */
+  terminateAll(_error?: Error): void {}
+
   /** Status of a cookie on this channel (dma_async_is_tx_complete). */
   status(cookie: number): DmaStatus {
     return isComplete(cookie, this.lastComplete, this.lastUsed);

@@ -3,3 +3,4 @@ export * from './capability.js';
 export * from './cookie.js';
 export * from './channel.js';
 export * from './operation.js';
+export * from './registry.js';

@@ -341,7 +341,9 @@ export class RaidArray {
     const sb: Superblock = { ...ref, devNumber, deviceUuid: newDeviceUuid(), dataSize: devSectors - ref.dataOffset, cntCorrectedRead: 0 };
     if (ref.minorVersion === 0) throw new RaidUsageError('adding to a 1.0 (metadata at end) array is not supported');
     const dev: Device = { member, sb };
-    const slot = this.table.slots.findIndex((s) => s.state === 'missing' || s.state === 'faulty');
+    // An empty slot first; a faulty member is replaced only when no slot is empty.
+    let slot = this.table.slots.findIndex((s) => s.state === 'missing');
+    if (slot < 0) slot = this.table.slots.findIndex((s) => s.state === 'faulty');
     if (slot >= 0) {
       this.table.slots[slot] = { device: dev, state: 'recovering', recoveryOffset: 0 };
       this.cache.invalidateAll();

@@ -61,9 +61,10 @@ const asc = (await import('assemblyscript/asc')).default;
 for (const t of targets) {
   const argv = [entry, '--baseDir', root, '-o', relative(root, join(outDir, t.out)), ...common, ...t.flags];
   if (t.text) argv.push('-t', relative(root, join(outDir, t.text)));
-  const { error, stderr } = await asc.main(argv, { stdout: process.stdout, stderr: process.stderr });
+  // asc reports its diagnostics on our stderr itself.
+  const { error } = await asc.main(argv, { stdout: process.stdout, stderr: process.stderr });
   if (error) {
-    console.error(`build-kernels: ${t.out}: ${error.message}\n${stderr.toString()}`);
+    console.error(`build-kernels: ${t.out}: ${error.message}`);
     process.exit(1);
   }
 }

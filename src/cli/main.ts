@@ -3,6 +3,7 @@
  * registered here. Nothing outside src/cli imports from it.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
 import { registerRaid } from './raid.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerBench(program);
   registerRaid(program);
   return program;
 }

@@ -7,8 +7,9 @@
  *
  * The ABI: every argument is an i32; addresses are byte offsets into the
  * memory; an N-source op takes a pointer list (u32 offsets, 0 = null slot);
- * a GF constant is the offset of its 32-byte nibble tables; `tmp` is 128
- * bytes the kernel may scribble on; `len` is any byte count (no alignment).
+ * a GF constant is the offset of its 32-byte nibble tables; `tmp` is 4 KiB
+ * the kernel may scribble on (syndrome accumulators); `len` is any byte
+ * count (no alignment).
  */
 import { readFileSync } from 'node:fs';
 

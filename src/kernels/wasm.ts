@@ -20,7 +20,7 @@ import { scalarKernels } from './scalar.js';
 import type { Block, KernelSet, Slot } from './types.js';
 import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
 
-/** Layout of a kernel scratch region: the pointer list, the kernels' tmp, then the bounce area. */
+/** Layout of a kernel scratch region: the pointer list, the kernels' 4 KiB tmp, then the bounce area. */
 const SCRATCH_PTRS = 0;
 const MAX_PTRS = 1024;
 const SCRATCH_TMP = MAX_PTRS * 4;
@@ -143,6 +143,27 @@ class WasmKernels implements KernelSet {
     }
   }
 
+  /** A block the kernels can use in place: absent, or resident and `len` bytes long. */
+  private fits(b: Block | null, len: number): boolean {
+    return b === null || (b.length === len && this.inPlace(b));
+  }
+
+  /**
+   * The fast path's pointer list: writes the offsets of slots lo..hi (null = 0)
+   * into the shared pointer list, or returns false when one of them does not
+   * fit in place (then the op takes the general path, which bounces or throws).
+   */
+  private list(slots: readonly Slot[], len: number, lo = 0, hi = slots.length - 1): boolean {
+    const u32 = this.shared.u32;
+    const base = this.shared.ptrs >>> 2;
+    for (let i = lo; i <= hi; i++) {
+      const s = slots[i];
+      if (!this.fits(s, len)) return false;
+      u32[base + i] = s === null ? 0 : s.byteOffset;
+    }
+    return true;
+  }
+
   memcpy(dest: Block, src: Block): void {
     if (dest.length !== src.length) throw new RangeError('memcpy: dest and src lengths differ');
     // Inside the arena the module's memory.copy is a plain memmove; any JS copy touching a
@@ -157,18 +178,23 @@ class WasmKernels implements KernelSet {
   }
 
   xor(dest: Block, srcs: readonly Block[]): void {
+    const len = dest.length;
+    const s = this.shared;
     if (srcs.length > MAX_PTRS) return scalarKernels.xor(dest, srcs);
-    const roles = [OUT, ...srcs.map(() => IN)];
-    this.run([dest, ...srcs], roles, dest.length, (t, a, n) => {
+    if (this.fits(dest, len) && this.list(srcs, len)) return s.k.xor(dest.byteOffset, s.ptrs, srcs.length, len);
+    this.run([dest, ...srcs], [OUT, ...srcs.map(() => IN)], len, (t, a, n) => {
       t.k.xor(a[0], t.setPtrs(a, 1), srcs.length, n);
       return true;
     });
   }
 
   xorIsZero(srcs: readonly Block[]): boolean {
+    const len = srcs[0].length;
+    const s = this.shared;
     if (srcs.length > MAX_PTRS) return scalarKernels.xorIsZero(srcs);
+    if (this.list(srcs, len)) return s.k.xor_zero(s.ptrs, srcs.length, len) !== 0;
     let zero = true;
-    this.run(srcs, srcs.map(() => IN), srcs[0].length, (t, a, n) => {
+    this.run(srcs, srcs.map(() => IN), len, (t, a, n) => {
       zero = t.k.xor_zero(t.setPtrs(a, 0), srcs.length, n) !== 0;
       return zero;
     });
@@ -176,34 +202,44 @@ class WasmKernels implements KernelSet {
   }
 
   genSyndrome(data: readonly Slot[], p: Block | null, q: Block | null): void {
-    const out = p ?? q;
-    if (out === null) return;
+    const len = (p ?? q)?.length ?? 0;
+    const s = this.shared;
     if (data.length > MAX_PTRS) return scalarKernels.genSyndrome(data, p, q);
-    this.run([p, q, ...data], [OUT, OUT, ...data.map(() => IN)], out.length, (t, a, n) => {
+    if (this.fits(p, len) && this.fits(q, len) && this.list(data, len)) {
+      return s.k.gen_syndrome(s.ptrs, data.length, p?.byteOffset ?? 0, q?.byteOffset ?? 0, s.tmp, len);
+    }
+    this.run([p, q, ...data], [OUT, OUT, ...data.map(() => IN)], len, (t, a, n) => {
       t.k.gen_syndrome(t.setPtrs(a, 2), data.length, a[0], a[1], t.tmp, n);
       return true;
     });
   }
 
   xorSyndrome(data: readonly Slot[], p: Block | null, q: Block | null, start: number, stop: number): void {
-    const out = p ?? q;
-    if (out === null || stop < start) return;
+    const len = (p ?? q)?.length ?? 0;
+    const s = this.shared;
+    if (stop < start) return;
     if (data.length > MAX_PTRS) return scalarKernels.xorSyndrome(data, p, q, start, stop);
+    if (this.fits(p, len) && this.fits(q, len) && this.list(data, len, start, stop)) {
+      return s.k.xor_syndrome(s.ptrs, start, stop, p?.byteOffset ?? 0, q?.byteOffset ?? 0, s.tmp, len);
+    }
     // Slots outside start..stop are not read: pass them as null so they are not copied in.
     const used = data.map((d, i) => (i >= start && i <= stop ? d : null));
-    this.run([p, q, ...used], [INOUT, INOUT, ...data.map(() => IN)], out.length, (t, a, n) => {
+    this.run([p, q, ...used], [INOUT, INOUT, ...data.map(() => IN)], len, (t, a, n) => {
       t.k.xor_syndrome(t.setPtrs(a, 2), start, stop, a[0], a[1], t.tmp, n);
       return true;
     });
   }
 
   pqCheck(data: readonly Slot[], p: Block | null, q: Block | null): number {
-    const out = p ?? q;
-    if (out === null) return 0;
+    const len = (p ?? q)?.length ?? 0;
+    const s = this.shared;
     if (data.length > MAX_PTRS) return scalarKernels.pqCheck(data, p, q);
+    if (this.fits(p, len) && this.fits(q, len) && this.list(data, len)) {
+      return s.k.pq_check(s.ptrs, data.length, p?.byteOffset ?? 0, q?.byteOffset ?? 0, s.tmp, len);
+    }
     const want = (p !== null ? 1 : 0) | (q !== null ? 2 : 0);
     let bad = 0;
-    this.run([p, q, ...data], data.map(() => IN).concat(IN, IN), out.length, (t, a, n) => {
+    this.run([p, q, ...data], data.map(() => IN).concat(IN, IN), len, (t, a, n) => {
       bad |= t.k.pq_check(t.setPtrs(a, 2), data.length, a[0], a[1], t.tmp, n);
       return bad !== want;
     });
@@ -211,45 +247,68 @@ class WasmKernels implements KernelSet {
   }
 
   mulConst(dest: Block, src: Block, c: number): void {
-    this.run([dest, src], [OUT, IN], dest.length, (t, a, n) => {
+    const len = dest.length;
+    const s = this.shared;
+    if (this.fits(dest, len) && this.fits(src, len)) return s.k.mul_const(dest.byteOffset, src.byteOffset, s.table(c), len);
+    this.run([dest, src], [OUT, IN], len, (t, a, n) => {
       t.k.mul_const(a[0], a[1], t.table(c), n);
       return true;
     });
   }
 
   mulAcc(dest: Block, src: Block, c: number): void {
-    this.run([dest, src], [INOUT, IN], dest.length, (t, a, n) => {
+    const len = dest.length;
+    const s = this.shared;
+    if (this.fits(dest, len) && this.fits(src, len)) return s.k.mul_acc(dest.byteOffset, src.byteOffset, s.table(c), len);
+    this.run([dest, src], [INOUT, IN], len, (t, a, n) => {
       t.k.mul_acc(a[0], a[1], t.table(c), n);
       return true;
     });
   }
 
   recov2Data(data: readonly Slot[], p: Block, q: Block, faila: number, failb: number): void {
+    const len = p.length;
+    const s = this.shared;
     if (data.length > MAX_PTRS) return scalarKernels.recov2Data(data, p, q, faila, failb);
     const fa = Math.min(faila, failb);
     const fb = Math.max(faila, failb);
     const { pcoef, qcoef } = raid6TwoDataCoefficients(fa, fb);
-    // The failed slots are outputs, and null in the pointer list, so the kernel's P/Q are Pxy/Qxy.
+    const da = data[fa];
+    const db = data[fb];
+    // The failed slots are outputs and null in the pointer list, so the kernel's P/Q are Pxy/Qxy.
+    if (da !== null && db !== null && this.fits(p, len) && this.fits(q, len) && this.list(data, len)) {
+      s.u32[(s.ptrs >>> 2) + fa] = 0;
+      s.u32[(s.ptrs >>> 2) + fb] = 0;
+      return s.k.recov_2data(s.ptrs, data.length, p.byteOffset, q.byteOffset, da.byteOffset, db.byteOffset, s.table(pcoef), s.table(qcoef), s.tmp, len);
+    }
     const rest = data.map((d, i) => (i === fa || i === fb ? null : d));
     const roles = [OUT, OUT, IN, IN, ...rest.map(() => IN)];
-    this.run([data[fa], data[fb], p, q, ...rest], roles, p.length, (t, a, n) => {
+    this.run([da, db, p, q, ...rest], roles, len, (t, a, n) => {
       t.k.recov_2data(t.setPtrs(a, 4), data.length, a[2], a[3], a[0], a[1], t.table(pcoef), t.table(qcoef), t.tmp, n);
       return true;
     });
   }
 
   recovDataP(data: readonly Slot[], p: Block, q: Block, faila: number): void {
+    const len = p.length;
+    const s = this.shared;
     if (data.length > MAX_PTRS) return scalarKernels.recovDataP(data, p, q, faila);
     const coef = raid6DataPCoefficient(faila);
+    const da = data[faila];
+    if (da !== null && this.fits(p, len) && this.fits(q, len) && this.list(data, len)) {
+      s.u32[(s.ptrs >>> 2) + faila] = 0;
+      return s.k.recov_datap(s.ptrs, data.length, p.byteOffset, q.byteOffset, da.byteOffset, s.table(coef), s.tmp, len);
+    }
     const rest = data.map((d, i) => (i === faila ? null : d));
     const roles = [OUT, OUT, IN, ...rest.map(() => IN)];
-    this.run([data[faila], p, q, ...rest], roles, p.length, (t, a, n) => {
+    this.run([da, p, q, ...rest], roles, len, (t, a, n) => {
       t.k.recov_datap(t.setPtrs(a, 3), data.length, a[1], a[2], a[0], t.table(coef), t.tmp, n);
       return true;
     });
   }
 
   isZero(buf: Block): boolean {
+    if (this.inPlace(buf)) return this.shared.k.is_zero(buf.byteOffset, buf.length) !== 0;
     let zero = true;
     this.run([buf], [IN], buf.length, (t, a, n) => {
       zero = t.k.is_zero(a[0], n) !== 0;
@@ -260,6 +319,7 @@ class WasmKernels implements KernelSet {
 
   equal(a: Block, b: Block): boolean {
     if (a.length !== b.length) return false;
+    if (this.inPlace(a) && this.inPlace(b)) return this.shared.k.equal(a.byteOffset, b.byteOffset, a.length) !== 0;
     let same = true;
     this.run([a, b], [IN, IN], a.length, (t, x, n) => {
       same = t.k.equal(x[0], x[1], n) !== 0;

@@ -1,8 +1,8 @@
 // Multiply-by-constant and the RAID-6 recovery loops. A constant arrives as
 // the byte offset of its 32-byte nibble tables (16 for the low nibble, 16 for
 // the high), which the loader keeps in the shared memory.
-import { STEP, mulNib, mulNibByte, ptrAt } from './common';
-import { pqStep, pqByte } from './syndrome';
+import { STEP, mulNib, mulNibByte } from './common';
+import { CHUNK, pqByte, syndromeChunk } from './syndrome';
 
 /** dst = c·src (c's tables at `tbl`); dst may be src. */
 export function mul_const(dst: usize, src: usize, tbl: usize, len: usize): void {
@@ -49,33 +49,33 @@ export function mul_acc(dst: usize, src: usize, tbl: usize, len: usize): void {
 }
 
 /**
- * Two failed data slots in one pass. The pointer list has the failed slots
- * set to 0, so each step's P/Q (into `tmp`) are Pxy/Qxy; then
- * D_b = pcoef·(P⊕Pxy) ⊕ qcoef·(Q⊕Qxy) and D_a = D_b ⊕ (P⊕Pxy), with the
- * coefficients' tables at ptbl/qtbl.
+ * Two failed data slots in one pass over the stripe. The pointer list has the
+ * failed slots set to 0, so each chunk's syndrome (into `tmp`) is Pxy/Qxy;
+ * then D_b = pcoef·(P⊕Pxy) ⊕ qcoef·(Q⊕Qxy) and D_a = D_b ⊕ (P⊕Pxy), with
+ * the coefficients' tables at ptbl/qtbl.
  */
 export function recov_2data(
   ptrs: usize, n: i32, p: usize, q: usize, da: usize, db: usize, ptbl: usize, qtbl: usize, tmp: usize, len: usize,
 ): void {
   const mask = i8x16.splat(0x0f);
+  const plo = v128.load(ptbl);
+  const phi = v128.load(ptbl, 16);
+  const qlo = v128.load(qtbl);
+  const qhi = v128.load(qtbl, 16);
   const bulk = len & ~(STEP - 1);
-  let i: usize = 0;
-  for (; i < bulk; i += STEP) {
-    pqStep(ptrs, 0, n - 1, i, tmp, tmp + STEP, false);
-    // Tables are reloaded per step (L1 hits) rather than pinned: pqStep needs the registers.
-    const plo = v128.load(ptbl);
-    const phi = v128.load(ptbl, 16);
-    const qlo = v128.load(qtbl);
-    const qhi = v128.load(qtbl, 16);
-    for (let j: usize = 0; j < STEP; j += 16) {
-      const px = v128.xor(v128.load(p + i + j), v128.load(tmp + j));
-      const qx = v128.xor(v128.load(q + i + j), v128.load(tmp + STEP + j));
+  for (let c: usize = 0; c < bulk; c += CHUNK) {
+    const m = min(CHUNK, bulk - c);
+    // The failed slots are always null here.
+    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true);
+    for (let j: usize = 0; j < m; j += 16) {
+      const px = v128.xor(v128.load(p + c + j), v128.load(tmp + j));
+      const qx = v128.xor(v128.load(q + c + j), v128.load(tmp + CHUNK + j));
       const b = v128.xor(mulNib(px, plo, phi, mask), mulNib(qx, qlo, qhi, mask));
-      v128.store(db + i + j, b);
-      v128.store(da + i + j, v128.xor(b, px));
+      v128.store(db + c + j, b);
+      v128.store(da + c + j, v128.xor(b, px));
     }
   }
-  for (; i < len; i++) {
+  for (let i = bulk; i < len; i++) {
     const r = pqByte(ptrs, 0, n - 1, i);
     const px = (<u32>load<u8>(p + i)) ^ (r & 0xff);
     const qx = (<u32>load<u8>(q + i)) ^ (r >> 8);
@@ -86,25 +86,26 @@ export function recov_2data(
 }
 
 /**
- * A failed data slot and P in one pass. The pointer list has the failed slot
- * set to 0; D_a = coef·(Q⊕Qx) (coef's tables at `tbl`), then P = Px ⊕ D_a.
- * P is only written.
+ * A failed data slot and P in one pass over the stripe. The pointer list has
+ * the failed slot set to 0; D_a = coef·(Q⊕Qx) (coef's tables at `tbl`), then
+ * P = Px ⊕ D_a. P is only written.
  */
 export function recov_datap(ptrs: usize, n: i32, p: usize, q: usize, da: usize, tbl: usize, tmp: usize, len: usize): void {
   const mask = i8x16.splat(0x0f);
+  const lo = v128.load(tbl);
+  const hi = v128.load(tbl, 16);
   const bulk = len & ~(STEP - 1);
-  let i: usize = 0;
-  for (; i < bulk; i += STEP) {
-    pqStep(ptrs, 0, n - 1, i, tmp, tmp + STEP, false);
-    const lo = v128.load(tbl);
-    const hi = v128.load(tbl, 16);
-    for (let j: usize = 0; j < STEP; j += 16) {
-      const d = mulNib(v128.xor(v128.load(q + i + j), v128.load(tmp + STEP + j)), lo, hi, mask);
-      v128.store(da + i + j, d);
-      v128.store(p + i + j, v128.xor(d, v128.load(tmp + j)));
+  for (let c: usize = 0; c < bulk; c += CHUNK) {
+    const m = min(CHUNK, bulk - c);
+    // The failed slots are always null here.
+    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true);
+    for (let j: usize = 0; j < m; j += 16) {
+      const d = mulNib(v128.xor(v128.load(q + c + j), v128.load(tmp + CHUNK + j)), lo, hi, mask);
+      v128.store(da + c + j, d);
+      v128.store(p + c + j, v128.xor(d, v128.load(tmp + j)));
     }
   }
-  for (; i < len; i++) {
+  for (let i = bulk; i < len; i++) {
     const r = pqByte(ptrs, 0, n - 1, i);
     const d = mulNibByte((<u32>load<u8>(q + i)) ^ (r >> 8), tbl);
     store<u8>(da + i, <u8>d);

@@ -1,0 +1,166 @@
+/**
+ * Start-up kernel selection, as Linux lib/raid6 does it: time each valid
+ * implementation of each operation briefly and keep the fastest per
+ * operation. The result is a composite KernelSet and a table saying who won
+ * and by how much.
+ */
+import { allocBlock, freeBlock } from '../mem/arena.js';
+import type { Block, KernelSet, Slot } from './types.js';
+
+/** The operations of a KernelSet. */
+export type KernelOp = Exclude<keyof KernelSet, 'name'>;
+
+export const KERNEL_OPS: readonly KernelOp[] = [
+  'memcpy', 'memset', 'xor', 'xorIsZero', 'genSyndrome', 'xorSyndrome', 'pqCheck',
+  'mulConst', 'mulAcc', 'recov2Data', 'recovDataP', 'isZero', 'equal',
+];
+
+/** One row of the choice: the implementation used for `op`, and every candidate's measured MB/s (empty when not measured). */
+export interface KernelChoice {
+  readonly op: KernelOp;
+  readonly impl: string;
+  readonly mbps: Readonly<Record<string, number>>;
+}
+
+export interface Selection {
+  readonly kernels: KernelSet;
+  readonly table: readonly KernelChoice[];
+  /** Milliseconds the measurement took. */
+  readonly ms: number;
+}
+
+/** Total time budget of a selection, as lib/raid6 keeps its start-up benchmark short. */
+export const SELECT_BUDGET_MS = 50;
+const BLOCK = 16384;
+const ROUNDS = 2;
+const DATA = 4;
+
+/** A KernelSet whose op `op` is `impls[choice[op]].op`. @throws RangeError when a choice names no candidate. */
+export function composeKernels(choice: Readonly<Record<KernelOp, string>>, impls: readonly KernelSet[]): KernelSet {
+  const names = new Set(KERNEL_OPS.map((op) => choice[op]));
+  const set: Record<string, unknown> = { name: names.size === 1 ? [...names][0] : 'auto' };
+  for (const op of KERNEL_OPS) {
+    const impl = impls.find((k) => k.name === choice[op]);
+    if (impl === undefined) throw new RangeError(`composeKernels: no kernel set named ${choice[op]} for ${op}`);
+    set[op] = impl[op].bind(impl);
+  }
+  return set as unknown as KernelSet;
+}
+
+/** Buffers for one measurement: arena blocks, as the library's fast path uses. */
+class Bench {
+  readonly blocks: Block[] = [];
+  readonly data: Block[];
+  readonly p: Block;
+  readonly q: Block;
+  readonly dest: Block;
+  readonly zero: Block;
+
+  constructor(ref: KernelSet) {
+    const block = (): Block => {
+      const b = allocBlock(BLOCK);
+      this.blocks.push(b);
+      return b;
+    };
+    this.data = Array.from({ length: DATA }, (_, i) => {
+      const b = block();
+      for (let j = 0; j < BLOCK; j++) b[j] = (j * 31 + i * 97 + 7) & 0xff;
+      return b;
+    });
+    this.p = block();
+    this.q = block();
+    this.dest = block();
+    this.zero = block();
+    this.zero.fill(0);
+    ref.genSyndrome(this.data, this.p, this.q);
+  }
+
+  /** Runs op once on k; returns the bytes of source data it processed. */
+  run(k: KernelSet, op: KernelOp): number {
+    const { data, p, q, dest } = this;
+    const d: Slot[] = data;
+    switch (op) {
+      case 'memcpy': k.memcpy(dest, data[0]); return BLOCK;
+      case 'memset': k.memset(dest, 0x5a); return BLOCK;
+      case 'xor': k.xor(dest, data); return BLOCK * DATA;
+      // [d0, d0]: the check must read to the end, as on a clean stripe.
+      case 'xorIsZero': k.xorIsZero([data[0], data[0]]); return BLOCK * 2;
+      case 'genSyndrome': k.genSyndrome(d, p, q); return BLOCK * DATA;
+      case 'xorSyndrome': k.xorSyndrome(d, p, q, 1, 2); k.xorSyndrome(d, p, q, 1, 2); return BLOCK * 4;
+      case 'pqCheck': k.pqCheck(d, p, q); return BLOCK * DATA;
+      case 'mulConst': k.mulConst(dest, data[0], 0x8e); return BLOCK;
+      case 'mulAcc': k.mulAcc(dest, data[0], 0x8e); return BLOCK;
+      case 'recov2Data': k.recov2Data(d, p, q, 0, 2); return BLOCK * DATA;
+      case 'recovDataP': k.recovDataP(d, p, q, 1); return BLOCK * DATA;
+      case 'isZero': k.isZero(this.zero); return BLOCK;
+      case 'equal': k.equal(data[1], data[1]); return BLOCK;
+    }
+  }
+
+  free(): void {
+    for (const b of this.blocks) freeBlock(b);
+  }
+}
+
+/** MB/s of op on k over about `ms` milliseconds (at least one call), after an untimed `first` call. */
+function measure(bench: Bench, k: KernelSet, op: KernelOp, ms: number, first: boolean): number {
+  if (first) bench.run(k, op);
+  let bytes = 0;
+  const t0 = performance.now();
+  let t = t0;
+  do {
+    bytes += bench.run(k, op);
+    t = performance.now();
+  } while (t - t0 < ms);
+  return bytes / 1e3 / (t - t0);
+}
+
+/**
+ * Picks the fastest candidate per operation with a benchmark of about
+ * `budgetMs` in all. Recovery ops leave the bench stripe as it was, so every
+ * candidate sees the same bytes. With one candidate nothing is measured.
+ * @param candidates valid kernel sets, the reference first (it wins ties and breaks nothing)
+ */
+export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELECT_BUDGET_MS): Selection {
+  const t0 = performance.now();
+  const choice = {} as Record<KernelOp, string>;
+  const table: KernelChoice[] = [];
+  if (candidates.length === 1) {
+    for (const op of KERNEL_OPS) {
+      choice[op] = candidates[0].name;
+      table.push({ op, impl: candidates[0].name, mbps: {} });
+    }
+    return { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 };
+  }
+  const bench = new Bench(candidates[0]);
+  const best = new Map<string, number>();
+  try {
+    // Two interleaved rounds, keeping each candidate's better one: the first round also
+    // serves as warm-up (V8 tiers both JS and wasm up while it runs), and interleaving
+    // keeps that from favouring whichever candidate runs last.
+    const deadline = t0 + budgetMs - 2; // the last calls overrun their slice
+    let left = ROUNDS * KERNEL_OPS.length * candidates.length;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const op of KERNEL_OPS) {
+        for (const k of candidates) {
+          const slice = Math.max(0.05, (deadline - performance.now()) / left--);
+          const key = `${op}:${k.name}`;
+          best.set(key, Math.max(best.get(key) ?? 0, measure(bench, k, op, slice, round === 0)));
+        }
+      }
+    }
+  } finally {
+    bench.free();
+  }
+  for (const op of KERNEL_OPS) {
+    const mbps: Record<string, number> = {};
+    let winner = candidates[0].name;
+    for (const k of candidates) {
+      mbps[k.name] = Math.round(best.get(`${op}:${k.name}`) ?? 0);
+      if (mbps[k.name] > mbps[winner]) winner = k.name;
+    }
+    choice[op] = winner;
+    table.push({ op, impl: winner, mbps });
+  }
+  return { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 };
+}

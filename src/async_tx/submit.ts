@@ -211,7 +211,10 @@ export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
     tx.ctx.noteQueued(chan);
   };
   if (!chan.accepts(op)) return false;
-  afterParent(tx, submitToChannel);
+  // A step submitted when its parent completes is issued at once (async_tx_run_dependencies):
+  // the doorbell the caller rang before has already been rung, and nobody else will.
+  const deferred = tx.parent !== null && tx.parent.status === DmaStatus.InProgress;
+  afterParent(tx, deferred ? () => (submitToChannel(), chan.issuePending()) : submitToChannel);
   return true;
 }
 

@@ -1,0 +1,243 @@
+/**
+ * `createClient`: the composition root. A client is a TxContext with the
+ * consumer API bound to it, its own device registry (the software path, and
+ * a worker device with N threads), a channel table attached to that
+ * registry, and a small pluggable policy that picks a channel per operation
+ * (the scheduler issue replaces it with a cost model).
+ */
+import { availableParallelism } from 'node:os';
+import { bindOps, contextStats, type AsyncTxOps, type ClientStats } from './async_tx/client.js';
+import { TxContext } from './async_tx/context.js';
+import type { TxDescriptor } from './async_tx/submit.js';
+import {
+  capabilityNames, DmaRegistry, DmaStatus, opSourceBytes,
+  type Channel, type ChannelClient, type Device, type DeviceLimits, type HwDescriptor, type HwOp,
+} from './dmaengine/index.js';
+import { WorkerChannel, WorkerDevice, type WorkerChannelOptions, type WorkerChannelStats } from './drivers/worker/index.js';
+import { InvalidArgumentError } from './errors.js';
+import { arena } from './mem/arena.js';
+import type { MappingStats } from './mem/mapping.js';
+
+/** How a client places operations: by size ('auto'), always inline, or always on an engine. */
+export type PolicyName = 'auto' | 'inline' | 'offload';
+
+export interface ClientOptions {
+  /** Worker threads: a number (0 = software path only), or 'auto' = one per spare core. Default 'auto'. */
+  readonly workers?: number | 'auto';
+  /**
+   * Where operations run (default 'auto'): a PolicyName, or a ChannelPolicy function choosing
+   * from the client's capable channels (null = inline).
+   */
+  readonly policy?: PolicyName | ChannelPolicy;
+  /** For policy 'auto': offload operations that read at least this many source bytes. Default 64 KiB. */
+  readonly offloadThreshold?: number;
+  /** Tuning of the worker rings (capacity, batch, moderation, spinUs); see WORKER_DEFAULTS. */
+  readonly engine?: Partial<WorkerChannelOptions>;
+}
+
+/** What `devices()` reports per device. */
+export interface DeviceInfo {
+  readonly name: string;
+  readonly capabilities: string[];
+  readonly limits: DeviceLimits;
+  readonly channels: ReadonlyArray<{
+    readonly name: string;
+    readonly inFlight: number;
+    readonly lastUsed: number;
+    readonly lastComplete: number;
+    /** Handed out by requestChannel: not in the client's table. */
+    readonly exclusive: boolean;
+  }>;
+}
+
+/** What `stats()` reports: the per-operation counters, each worker channel's, and the mapping layer's. */
+export interface EngineStats extends ClientStats {
+  readonly channels: Record<string, WorkerChannelStats>;
+  readonly mapping: MappingStats;
+}
+
+/** A client: the module's functions on its own engines, plus what owning engines takes. */
+export interface AsyncTxClient extends AsyncTxOps {
+  /** A block of `len` bytes in the shared arena: every engine uses it in place (no copies). */
+  allocBlock(len: number): Uint8Array;
+  /** Returns a block from allocBlock to the arena. */
+  freeBlock(block: Uint8Array): void;
+  /** The registered devices and their channels. */
+  devices(): DeviceInfo[];
+  stats(): EngineStats;
+  /**
+   * Stops taking work (every later call throws ClientClosedError), lets what
+   * was submitted complete — issuing it if needed — then ends the worker
+   * threads. Work a thread cannot finish fails with an OperationError. Idempotent.
+   */
+  close(): Promise<void>;
+  /** The client's registry: register other devices (hot plug), requestChannel / releaseChannel. */
+  readonly registry: DmaRegistry;
+}
+
+/** Picks the channel for an operation from the client's capable channels, or null for the inline path. */
+export type ChannelPolicy = (op: HwOp, channels: readonly Channel[]) => Channel | null;
+
+/** The capable channel with the least work outstanding (ties: table order), skipping `exclude`. */
+export function leastLoaded(op: HwOp, channels: readonly Channel[], exclude?: Device): Channel | null {
+  let best: Channel | null = null;
+  for (const c of channels) {
+    if (c.device === exclude || !c.accepts(op)) continue;
+    if (best === null || c.inFlight < best.inFlight) best = c;
+  }
+  return best;
+}
+
+/**
+ * The interim policy: 'inline' never offloads, 'offload' always does (to the
+ * least-loaded capable engine), 'auto' offloads operations of at least
+ * `threshold` source bytes — below that, the hand-off costs more than it saves.
+ */
+export function thresholdPolicy(name: PolicyName, threshold: number, software: Device): ChannelPolicy {
+  switch (name) {
+    case 'inline':
+      return () => null;
+    case 'offload':
+      return (op, chans) => leastLoaded(op, chans, software);
+    case 'auto':
+      return (op, chans) => (opSourceBytes(op) >= threshold ? leastLoaded(op, chans, software) : null);
+  }
+}
+
+const OPTION_KEYS = new Set(['workers', 'policy', 'offloadThreshold', 'engine']);
+
+interface CheckedOptions {
+  workers: number;
+  policy: PolicyName | ChannelPolicy;
+  threshold: number;
+  engine: Partial<WorkerChannelOptions>;
+}
+
+function checkOptions(options: unknown): CheckedOptions {
+  const fn = 'createClient';
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(`${fn}: options must be an object`);
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new InvalidArgumentError(`${fn}: unknown option "${k}"`);
+  const w = o.workers ?? 'auto';
+  if (w !== 'auto' && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 256)) {
+    throw new InvalidArgumentError(`${fn}: options.workers must be an integer 0..256 or 'auto', got ${JSON.stringify(w)}`);
+  }
+  const policy = o.policy ?? 'auto';
+  if (policy !== 'auto' && policy !== 'inline' && policy !== 'offload' && typeof policy !== 'function') {
+    throw new InvalidArgumentError(`${fn}: options.policy must be 'auto', 'inline', 'offload' or a function, got ${JSON.stringify(policy)}`);
+  }
+  const threshold = o.offloadThreshold ?? 64 * 1024;
+  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0) {
+    throw new InvalidArgumentError(`${fn}: options.offloadThreshold must be a non-negative integer, got ${JSON.stringify(threshold)}`);
+  }
+  const engine = o.engine ?? {};
+  if (engine === null || typeof engine !== 'object') throw new InvalidArgumentError(`${fn}: options.engine must be an object`);
+  const workers = w === 'auto' ? Math.max(1, availableParallelism() - 1) : w;
+  return { workers, policy: policy as PolicyName | ChannelPolicy, threshold, engine: engine as Partial<WorkerChannelOptions> };
+}
+
+let clients = 0;
+
+/**
+ * Creates a client with its own engines.
+ * @param options workers (N | 'auto'), policy ('auto' | 'inline' | 'offload'), offloadThreshold, engine
+ * @throws InvalidArgumentError naming the option that is wrong (a bad engine tuning value included).
+ * @throws ArenaExhaustedError / ArenaConfigError when the shared arena cannot hold the workers' scratch.
+ */
+export function createClient(options: ClientOptions = {}): AsyncTxClient {
+  const o = checkOptions(options);
+  const ctx = new TxContext(`client#${++clients}`);
+  const registry = new DmaRegistry();
+  registry.register(ctx.software, { priority: -1 });
+  let workers: WorkerDevice | null = null;
+  if (o.workers > 0) {
+    try {
+      workers = new WorkerDevice({
+        ...o.engine,
+        channels: o.workers,
+        onChannelFailed: (_chan, _err) => {
+          // A device whose every thread failed leaves the table; its work has failed already.
+          if (workers !== null && workers.channels.every((c) => c.failed !== null)) void registry.unregister(workers).catch(() => {});
+        },
+      });
+    } catch (err) {
+      if (err instanceof RangeError) throw new InvalidArgumentError(`createClient: options.engine: ${err.message}`);
+      throw err;
+    }
+    registry.register(workers);
+  }
+  const table: ChannelClient = registry.attach();
+  const policy = typeof o.policy === 'function' ? o.policy : thresholdPolicy(o.policy, o.threshold, ctx.software);
+
+  // Children's choices, so a parent finishing on an engine can hand its mapping on (mapping.ts).
+  const chosen = new WeakMap<TxDescriptor, { op: HwOp; chan: Channel }>();
+  ctx.chooseChannel = (op, tx) => {
+    const chan = policy(op, table.channelsFor(op.kind));
+    if (chan !== null && tx.parent !== null) chosen.set(tx, { op, chan });
+    return chan;
+  };
+  const complete = ctx.onEngineCompletion;
+  ctx.onEngineCompletion = (tx: TxDescriptor, desc: HwDescriptor) => {
+    const next = tx.child !== null ? chosen.get(tx.child) : undefined;
+    const carried = next !== undefined && desc.status === DmaStatus.Complete && carry(desc, next.chan, next.op);
+    complete(tx, desc);
+    // The child's start was queued by complete(); once it ran, a carry it did not take is freed.
+    if (carried) queueMicrotask(() => (desc.channel as WorkerChannel).domain.dropCarry(next.op));
+  };
+
+  const ops = bindOps(ctx);
+  const open = <A extends unknown[], R>(fn: string, f: (...a: A) => R) => (...a: A): R => {
+    ctx.assertOpen(fn);
+    return f(...a);
+  };
+  let closing: Promise<void> | null = null;
+  return {
+    ...ops,
+    asyncTxIssuePendingAll: open('asyncTxIssuePendingAll', ops.asyncTxIssuePendingAll),
+    asyncTxAck: open('asyncTxAck', ops.asyncTxAck),
+    waitForAsyncTx: open('waitForAsyncTx', ops.waitForAsyncTx),
+    allocBlock: open('allocBlock', (len: number) => arena().allocBlock(len)),
+    freeBlock: open('freeBlock', (block: Uint8Array) => arena().freeBlock(block)),
+    devices: open('devices', () => registry.devices.map((d) => deviceInfo(d, registry))),
+    stats: open('stats', (): EngineStats => ({
+      ...contextStats(ctx),
+      channels: workers?.stats() ?? {},
+      mapping: { ...(workers?.domain.stats ?? { inPlace: 0, bounced: 0, bytesIn: 0, bytesOut: 0, reused: 0 }) },
+    })),
+    registry,
+    close: () => {
+      closing ??= (async () => {
+        ctx.closed = true;
+        await ctx.drain();
+        table.close();
+        for (const d of registry.devices) await registry.unregister(d);
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Hands a finished step's mapping to its child when both run in the same mapping domain. */
+function carry(desc: HwDescriptor, childChan: Channel, childOp: HwOp): boolean {
+  const from = desc.channel;
+  if (!(from instanceof WorkerChannel) || !(childChan instanceof WorkerChannel) || from.domain !== childChan.domain) return false;
+  const m = WorkerChannel.mappingOf(desc);
+  if (m === null) return false;
+  from.domain.carry(m, childOp);
+  return true;
+}
+
+function deviceInfo(d: Device, registry: DmaRegistry): DeviceInfo {
+  return {
+    name: d.name,
+    capabilities: capabilityNames(d.capabilities),
+    limits: { ...d.limits },
+    channels: d.channels.map((c) => ({
+      name: c.name,
+      inFlight: c.inFlight,
+      lastUsed: c.lastUsed,
+      lastComplete: c.lastComplete,
+      exclusive: registry.isExclusive(c),
+    })),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The worker device: an engine whose channels are worker threads sharing the
+ * arena. Threads start once, with the device (each takes some tens of
+ * milliseconds to come up; work submitted meanwhile waits in its ring), and
+ * never keep the process alive by themselves. `close()` ends them.
+ */
+import {
+  arena as defaultArena, arenaDomain, Capability, MIN_SCRATCH_BYTES, OperationError,
+  type Arena, type Device, type DeviceLimits, type MappingDomain,
+} from '../../provider.js';
+import { WorkerChannel, type WorkerChannelOptions, type WorkerChannelStats } from './channel.js';
+import { MAX_BLOCKS } from './protocol.js';
+
+export interface WorkerDeviceOptions extends Partial<WorkerChannelOptions> {
+  /** Worker threads, one channel each (≥ 1). */
+  readonly channels: number;
+  /** Device name, unique in a registry (default "worker"). */
+  readonly name?: string;
+  /** The arena the threads run on (default: this thread's arena). */
+  readonly arena?: Arena;
+  /** Called when a channel's thread fails; its outstanding work has failed with `error`. */
+  readonly onChannelFailed?: (chan: WorkerChannel, error: Error) => void;
+}
+
+/** Defaults: a ring deep enough for a RAID stripe batch, a doorbell per 16, a notice per 16. */
+export const WORKER_DEFAULTS: WorkerChannelOptions = { capacity: 256, batch: 16, moderation: 16, spinUs: 50 };
+
+export class WorkerDevice implements Device {
+  readonly name: string;
+  readonly capabilities =
+    Capability.Memcpy | Capability.Memset | Capability.Xor | Capability.XorVal | Capability.Pq | Capability.PqVal | Capability.Interrupt;
+  /** A descriptor's block list holds dest + 255 sources, or 253 data slots + P + Q. */
+  readonly limits: DeviceLimits = { maxSources: MAX_BLOCKS - 1, alignment: 1 };
+  readonly channels: readonly WorkerChannel[];
+  /** The mapping domain its channels share (the arena's): chains across them map once. */
+  readonly domain: MappingDomain;
+  private readonly scratch: Uint8Array[] = [];
+  private closed: Promise<void> | null = null;
+
+  /**
+   * @throws RangeError when channels or a tuning value is out of range.
+   * @throws ArenaExhaustedError when the arena has no room for the threads' scratch.
+   */
+  constructor(options: WorkerDeviceOptions) {
+    const opts = { ...WORKER_DEFAULTS, ...options };
+    checkOptions(opts);
+    this.name = options.name ?? 'worker';
+    const mem = options.arena ?? defaultArena();
+    this.domain = arenaDomain(mem);
+    const channels: WorkerChannel[] = [];
+    try {
+      for (let i = 0; i < opts.channels; i++) {
+        const scratch = mem.allocBlock(MIN_SCRATCH_BYTES);
+        this.scratch.push(scratch);
+        channels.push(new WorkerChannel(this, i, this.domain, scratch, opts, (c, e) => options.onChannelFailed?.(c, e)));
+      }
+    } catch (err) {
+      for (const c of channels) void c.close(true);
+      throw err;
+    }
+    this.channels = channels;
+  }
+
+  /** Counters per channel. */
+  stats(): Record<string, WorkerChannelStats> {
+    return Object.fromEntries(this.channels.map((c) => [c.name, { ...c.stats }]));
+  }
+
+  /**
+   * Ends every thread. Graceful (default): work already submitted is issued
+   * and completes first. `force`: threads end at once and their unfinished
+   * work fails with an OperationError saying so. Idempotent.
+   */
+  close(force = false): Promise<void> {
+    this.closed ??= (async () => {
+      await Promise.all(this.channels.map((c) => c.close(force)));
+      // Only now no thread can touch the scratch blocks.
+      for (const s of this.scratch.splice(0)) this.domain.arena.freeBlock(s);
+    })();
+    return this.closed;
+  }
+
+  /** Fails, on every channel, what was not yet handed to a thread. */
+  terminateAll(error?: Error): void {
+    for (const c of this.channels) c.terminateAll(error ?? new OperationError(`${c.name}: terminated before it was issued`));
+  }
+}
+
+function checkOptions(o: WorkerChannelOptions & { channels: number }): void {
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`worker device: ${name} must be an integer ${min}..${max}, got ${v}`);
+  };
+  int('channels', o.channels, 1, 256);
+  int('capacity', o.capacity, 2, 65536);
+  if ((o.capacity & (o.capacity - 1)) !== 0) throw new RangeError(`worker device: capacity must be a power of two, got ${o.capacity}`);
+  int('batch', o.batch, 1, o.capacity);
+  int('moderation', o.moderation, 1, 1 << 20);
+  int('spinUs', o.spinUs, 0, 1_000_000);
+}

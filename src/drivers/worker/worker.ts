@@ -1,0 +1,154 @@
+/**
+ * The worker entry: one thread, one channel. It takes descriptors from its
+ * ring in order, runs the kernels on the shared arena, publishes each
+ * completion, and parks on the doorbell when there is nothing to do.
+ * It shares only protocol.ts with the main side; every ordering rule relied
+ * on here is stated there.
+ *
+ * Loaded from the compiled tree (dist/src/drivers/worker/worker.js) by
+ * `new Worker(new URL('./worker.js', import.meta.url))`.
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+import {
+  composeKernels, createWasmKernelSet, runOp, scalarKernels, type Block, type HwOp, type KernelOp, type KernelSet, type Slot,
+} from '../../provider.js';
+import {
+  ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
+  H_STOP, H_TAIL, H_VERSION, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
+  S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
+} from './protocol.js';
+
+/** The main thread's per-operation choice, rebuilt here on the arena (with this worker's scratch). */
+function kernelsFor(init: WorkerInit): KernelSet {
+  const sets: KernelSet[] = [scalarKernels];
+  if (Object.values(init.kernels).includes('wasm-simd')) {
+    // The worker inherits the environment, so ASYNCTX_KERNELS=wasm-debug picks the same build here.
+    const debug = process.env.ASYNCTX_KERNELS?.trim().toLowerCase() === 'wasm-debug';
+    sets.push(createWasmKernelSet(init.memory, init.scratch, debug ? 'debug' : 'release'));
+  }
+  return composeKernels(init.kernels as Readonly<Record<KernelOp, string>>, sets);
+}
+
+/** Views of one slot's blocks, in the protocol's block-list order. */
+function blocksOf(ring: Int32Array, base: number, buffer: SharedArrayBuffer): Slot[] {
+  const n = ring[base + S_NBLOCKS];
+  const len = ring[base + S_LEN];
+  const out: Slot[] = new Array<Slot>(n);
+  for (let i = 0; i < n; i++) {
+    const off = ring[base + S_BLOCKS + i] >>> 0;
+    // The constructor range-checks: a bad offset becomes this descriptor's error, not a crash.
+    out[i] = off === NULL_BLOCK ? null : new Uint8Array(buffer, off, len);
+  }
+  return out;
+}
+
+function present(b: Slot, what: string): Block {
+  if (b === null) throw new Error(`${what} is null`);
+  return b;
+}
+
+/** Rebuilds the provider-side operation a slot describes. */
+function decode(ring: Int32Array, base: number, buffer: SharedArrayBuffer): HwOp {
+  const op = ring[base + S_OP];
+  const b = blocksOf(ring, base, buffer);
+  const data = (): Slot[] => b.slice(0, b.length - 2);
+  const p = b[b.length - 2];
+  const q = b[b.length - 1];
+  switch (op) {
+    case Opcode.Memcpy:
+      return { kind: 'memcpy', dest: present(b[0], 'dest'), src: present(b[1], 'src') };
+    case Opcode.Memset:
+      return { kind: 'memset', dest: present(b[0], 'dest'), value: ring[base + S_ARG0] };
+    case Opcode.Xor:
+      return { kind: 'xor', dest: present(b[0], 'dest'), srcs: b.slice(1).map((s) => present(s, 'source')) };
+    case Opcode.XorVal:
+      return { kind: 'xor_val', srcs: b.map((s) => present(s, 'source')), len: ring[base + S_LEN] };
+    case Opcode.Pq:
+      return { kind: 'pq', data: data(), p, q, rmw: ring[base + S_ARG0] !== 0 };
+    case Opcode.PqVal:
+      return { kind: 'pq_val', data: data(), p, q };
+    case Opcode.Raid6TwoData:
+      return { kind: 'raid6_2data', data: data(), p: present(p, 'P'), q: present(q, 'Q'), faila: ring[base + S_ARG0], failb: ring[base + S_ARG1] };
+    case Opcode.Raid6DataP:
+      return { kind: 'raid6_datap', data: data(), p: present(p, 'P'), q: present(q, 'Q'), faila: ring[base + S_ARG0] };
+    case Opcode.Interrupt:
+      return { kind: 'interrupt' };
+    default:
+      throw new Error(`unknown opcode ${op}`);
+  }
+}
+
+const encoder = new TextEncoder();
+
+function writeError(ring: Int32Array, base: number, message: string): void {
+  const text = new Uint8Array(ring.buffer, ring.byteOffset + (base + S_ERROR_TEXT) * 4, ERROR_TEXT_BYTES);
+  const { written } = encoder.encodeInto(message, text);
+  ring[base + S_RESULT] = written;
+  ring[base + S_STATUS] = SlotStatus.Error;
+}
+
+/** Runs the slot at `tail`: status and result are written with plain stores, published by TAIL. */
+function runSlot(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): void {
+  try {
+    const result = runOp(kernels, decode(ring, base, buffer));
+    ring[base + S_RESULT] = result;
+    ring[base + S_STATUS] = SlotStatus.Complete;
+  } catch (err) {
+    writeError(ring, base, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Polls HEAD for up to `spinUs` µs; true when work arrived. Cheaper than a park when work follows soon. */
+function spinForWork(ring: Int32Array, tail: number, spinUs: number): boolean {
+  if (spinUs <= 0) return false;
+  const until = performance.now() + spinUs / 1000;
+  for (let i = 0; ; i++) {
+    if (Atomics.load(ring, H_HEAD) !== tail || Atomics.load(ring, H_STOP) !== 0) return true;
+    if ((i & 63) === 63 && performance.now() >= until) return false;
+  }
+}
+
+function serve(init: WorkerInit): void {
+  const ring = new Int32Array(init.ring);
+  if (ring[H_VERSION] !== RING_LAYOUT_VERSION) {
+    throw new Error(`${init.name}: ring layout version ${ring[H_VERSION]}, this worker reads ${RING_LAYOUT_VERSION}`);
+  }
+  const buffer = init.memory.buffer as SharedArrayBuffer;
+  const kernels = kernelsFor(init);
+  const capacity = ring[H_CAPACITY];
+  let tail = Atomics.load(ring, H_TAIL);
+  let sinceNotice = 0;
+  Atomics.store(ring, H_STATE, WorkerState.Running);
+  for (;;) {
+    const head = Atomics.load(ring, H_HEAD);
+    if (head === tail) {
+      if (Atomics.load(ring, H_STOP) !== 0) break;
+      if (spinForWork(ring, tail, Atomics.load(ring, H_SPIN_US))) continue;
+      // Park. Order matters (protocol.ts, "Doorbell"): flag, snapshot, re-check, wait.
+      Atomics.store(ring, H_SLEEPING, 1);
+      const seq = Atomics.load(ring, H_DOORBELL);
+      if (Atomics.load(ring, H_HEAD) === tail && Atomics.load(ring, H_STOP) === 0) Atomics.wait(ring, H_DOORBELL, seq);
+      Atomics.store(ring, H_SLEEPING, 0);
+      continue;
+    }
+    const base = slotBase(tail, capacity);
+    runSlot(ring, base, kernels, buffer);
+    const cookie = ring[base + S_COOKIE];
+    tail = (tail + 1) | 0;
+    // Publishes this slot's status/result and the kernel's arena writes (protocol.ts, "Completions").
+    Atomics.store(ring, H_TAIL, tail);
+    Atomics.store(ring, H_LAST_COOKIE, cookie);
+    sinceNotice++;
+    // Completion moderation: wake the client once per k, or when nothing more is published.
+    if (sinceNotice >= Atomics.load(ring, H_MODERATION) || Atomics.load(ring, H_HEAD) === tail) {
+      sinceNotice = 0;
+      Atomics.add(ring, H_NOTIFY, 1);
+      Atomics.notify(ring, H_NOTIFY);
+    }
+  }
+  Atomics.store(ring, H_STATE, WorkerState.Stopped);
+  Atomics.add(ring, H_NOTIFY, 1);
+  Atomics.notify(ring, H_NOTIFY);
+}
+
+if (!isMainThread) serve(workerData as WorkerInit);

@@ -18,9 +18,9 @@ export interface RaidArrayOptions {
   readonly ops?: RaidOps;
   /** Refuse every write, superblocks included. */
   readonly readonly?: boolean;
-  /** Stripe head width in bytes (default min(chunk, 128 KiB)). */
+  /** Stripe head width in bytes (default min(chunk, 512 KiB)). */
   readonly unit?: number;
-  /** Stripe heads in the cache (default: about 32 MiB of buffers, 8..256). */
+  /** Stripe heads in the cache (default: about 64 MiB of buffers, 8..256). */
   readonly cacheStripes?: number;
   /** Idle time after the last write before the array is marked clean (md's safe_mode_delay; default 200 ms). */
   readonly cleanDelayMs?: number;
@@ -66,12 +66,13 @@ export class RaidArray {
     this.ops = opts.ops ?? defaultRaidOps;
     this.readonly = opts.readonly ?? false;
     const chunk = this.layout.chunkBytes;
-    const unit = opts.unit ?? Math.min(chunk, 128 * 1024);
+    // Wide heads mean fewer, larger member I/Os; parity work still covers only the bytes a request touches.
+    const unit = opts.unit ?? Math.min(chunk, 512 * 1024);
     if (unit < SECTOR || chunk % unit !== 0 || unit % SECTOR !== 0) {
       throw new RaidUsageError(`stripe unit ${unit} must be a multiple of 512 that divides the chunk (${chunk})`);
     }
     this.unit = unit;
-    const cap = opts.cacheStripes ?? Math.max(8, Math.min(256, Math.floor((32 << 20) / (unit * m.raidDisks))));
+    const cap = opts.cacheStripes ?? Math.max(8, Math.min(256, Math.floor((64 << 20) / (unit * m.raidDisks))));
     this.cache = new StripeCache(m.raidDisks, unit, cap, this.ops);
     this.needsResync = m.resyncOffset !== MAX_SECTOR;
     const self = this;

@@ -160,10 +160,38 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
   }
 }
 
+/**
+ * A degraded read of the same whole sectors of every data member works in the
+ * caller's buffer: survivors are read straight into it and the lost blocks are
+ * rebuilt there; only P/Q pass through the stripe. False when the request has
+ * another shape (the general path then runs).
+ */
+async function readWholeRow(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<boolean> {
+  const row = rowOf(env, sh);
+  const lo = extents[0]!.lo;
+  const hi = extents[0]!.hi;
+  if (lo % SECTOR !== 0 || hi % SECTOR !== 0 || extents.length !== row.dataDisks.length || extents.some((e) => e.lo !== lo || e.hi !== hi)) return false;
+  for (;;) {
+    const failed = failedDisks(env, sh, hi);
+    const failedSet = new Set(failed);
+    const v = views(sh, lo, hi);
+    for (const e of extents) v[e.disk] = e.user.subarray(e.userOffset, e.userOffset + hi - lo);
+    const live = Array.from({ length: sh.disks }, (_, d) => d).filter((d) => !failedSet.has(d));
+    const res = await Promise.allSettled(live.map((d) => env.io(d, false, v[d]!, sh.sector * SECTOR + lo)));
+    const bad = res.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
+    if (bad) continue; // the member is faulty now: plan again without it
+    await finish(env.ops, runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null));
+    for (const d of [row.pd, row.qd]) if (d >= 0) sh.valid[d] = failedSet.has(d) ? sh.valid[d]! : merge(sh.valid[d]!, lo, hi);
+    return true;
+  }
+}
+
 /** Reads caller extents out of one stripe head, rebuilding what a failed member held. */
 export async function handleRead(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
   const degraded: Extent[] = [];
   const end = (e: Extent) => sh.sector + Math.ceil(e.hi / SECTOR);
+  if (extents.some((e) => !env.readable(e.disk, end(e))) && (await readWholeRow(env, sh, extents))) return;
   const direct: Promise<void>[] = [];
   const copies: Copy[] = [];
   for (const e of extents) {

@@ -1,0 +1,190 @@
+/**
+ * The kernel module itself (stateless: no globals, data segments, start
+ * function, table; one import, the memory), its loader, and the start-up
+ * selection (budget, the choice table, ASYNCTX_KERNELS).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import {
+  KERNEL_OPS,
+  composeKernels,
+  instantiateKernels,
+  kernelCandidates,
+  scalarKernels,
+  selectKernels,
+  simdSupported,
+  wasmKernels,
+  type KernelOp,
+  type KernelSet,
+} from '../../src/kernels/index.js';
+import { kernelModuleUrl } from '../../src/kernels/wasm-module.js';
+import { createWasmKernelSet } from '../../src/kernels/wasm.js';
+import { ArenaConfigError } from '../../src/mem/index.js';
+import { repoRoot } from '../helpers.js';
+
+/** Section ids of a WebAssembly binary, read from the binary format (LEB128 sizes). */
+function sectionIds(bytes: Uint8Array): number[] {
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], 'wasm magic and version 1');
+  const ids: number[] = [];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    let size = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = bytes[at++];
+      size |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    ids.push(id);
+    at += size;
+  }
+  assert.equal(at, bytes.length, 'sections end at the end of the file');
+  return ids;
+}
+
+/** The limits byte of the one memory import: 0x03 = shared with a maximum, 0x01 = maximum only. */
+function memoryImportFlags(bytes: Uint8Array): number {
+  const name = Buffer.from('memory');
+  const i = Buffer.from(bytes).indexOf(name);
+  assert.ok(i > 0, 'imports a memory');
+  assert.equal(bytes[i + name.length], 0x02, 'import kind: memory');
+  return bytes[i + name.length + 1];
+}
+
+const EXPORTS = [
+  'equal', 'gen_syndrome', 'is_zero', 'memcpy', 'memset', 'mul_acc', 'mul_const', 'pq_check',
+  'recov_2data', 'recov_datap', 'xor', 'xor_syndrome', 'xor_zero',
+];
+const GLOBAL = 6;
+const START = 8;
+const ELEMENT = 9;
+const DATA = 11;
+const DATA_COUNT = 12;
+const TABLE = 4;
+
+describe('kernel module', () => {
+  for (const shared of [true, false]) {
+    for (const build of ['release', 'debug'] as const) {
+      it(`${shared ? 'shared' : 'private'} ${build} build has no state and imports only its memory`, () => {
+        const bytes = readFileSync(kernelModuleUrl(shared, build));
+        const ids = sectionIds(bytes);
+        for (const [id, what] of [[GLOBAL, 'global'], [START, 'start'], [DATA, 'data'], [DATA_COUNT, 'data count'], [TABLE, 'table'], [ELEMENT, 'element']] as const) {
+          assert.ok(!ids.includes(id), `no ${what} section`);
+        }
+        const mod = new WebAssembly.Module(bytes);
+        assert.deepEqual(WebAssembly.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
+        const exports = WebAssembly.Module.exports(mod);
+        assert.deepEqual(exports.map((e) => e.name).sort(), EXPORTS);
+        assert.ok(exports.every((e) => e.kind === 'function'));
+        assert.equal(memoryImportFlags(bytes), shared ? 0x03 : 0x01);
+      });
+    }
+  }
+
+  it('the generated text declares no global, data, start or table', () => {
+    for (const name of ['asynctx.wat', 'asynctx.debug.wat']) {
+      const wat = readFileSync(`${repoRoot}dist/kernels/${name}`, 'utf8');
+      assert.match(wat, /\(import "env" "memory" \(memory \$0 1 65536 shared\)\)/);
+      assert.doesNotMatch(wat, /^\s*\((global|data|start|table|elem)\b/m, name);
+      assert.match(wat, /i8x16\.swizzle/, 'multiplies with nibble tables');
+    }
+  });
+
+  it('runs on any memory, shared or not, and refuses to take a non-arena memory as an arena', () => {
+    assert.equal(simdSupported(), true);
+    const plain = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const k = instantiateKernels(plain);
+    const u8 = new Uint8Array(plain.buffer);
+    u8.fill(7, 1024, 1024 + 100);
+    k.memset(2048, 0, 100);
+    assert.equal(k.is_zero(2048, 100), 1);
+    assert.equal(k.is_zero(1024, 100), 0);
+    const shared = new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true });
+    assert.throws(() => createWasmKernelSet(shared, { offset: 65536, bytes: 1 << 20 }), ArenaConfigError);
+  });
+});
+
+/** A kernel set whose every op records its name into `log`, for composition tests. */
+function recorder(name: string, log: string[]): KernelSet {
+  const set: Record<string, unknown> = { name };
+  for (const op of KERNEL_OPS) {
+    set[op] = () => {
+      log.push(`${name}.${op}`);
+      return op === 'pqCheck' ? 0 : true;
+    };
+  }
+  return set as unknown as KernelSet;
+}
+
+describe('kernel selection', () => {
+  it('measures every op of every candidate within its budget and keeps the fastest', () => {
+    const wasm = wasmKernels();
+    assert.ok(wasm !== null);
+    const sel = selectKernels([scalarKernels, wasm], 30);
+    assert.deepEqual(sel.table.map((c) => c.op), [...KERNEL_OPS]);
+    for (const c of sel.table) {
+      assert.deepEqual(Object.keys(c.mbps).sort(), ['scalar', 'wasm-simd']);
+      const best = Math.max(...Object.values(c.mbps));
+      assert.equal(c.mbps[c.impl], best, `${c.op}: the chosen one is the fastest measured`);
+    }
+    // The budget is a target, not a timed test: a loaded machine overruns by the last calls only.
+    assert.ok(sel.ms < 300, `selection took ${sel.ms} ms`);
+    for (const op of ['xor', 'genSyndrome', 'recov2Data'] as const) {
+      assert.equal(sel.table.find((c) => c.op === op)?.impl, 'wasm-simd', `${op}: wasm beats scalar by 10x`);
+    }
+  });
+
+  it('with one candidate measures nothing', () => {
+    const sel = selectKernels([scalarKernels]);
+    assert.equal(sel.kernels.name, 'scalar');
+    assert.ok(sel.table.every((c) => c.impl === 'scalar' && Object.keys(c.mbps).length === 0));
+  });
+
+  it('composes a set op by op from the chosen implementations', () => {
+    const log: string[] = [];
+    const choice = Object.fromEntries(KERNEL_OPS.map((op, i) => [op, i % 2 ? 'b' : 'a'])) as Record<KernelOp, string>;
+    const k = composeKernels(choice, [recorder('a', log), recorder('b', log)]);
+    assert.equal(k.name, 'auto');
+    k.memcpy(new Uint8Array(1), new Uint8Array(1));
+    k.memset(new Uint8Array(1), 0);
+    k.xor(new Uint8Array(1), [new Uint8Array(1)]);
+    assert.deepEqual(log, ['a.memcpy', 'b.memset', 'a.xor']);
+    assert.throws(() => composeKernels({ ...choice, xor: 'c' }, [recorder('a', log)]), RangeError);
+  });
+
+  it('ASYNCTX_KERNELS picks the candidates, and says so when it cannot be met', () => {
+    const fake = recorder('wasm-simd', []);
+    const names = (r: { candidates: KernelSet[] }) => r.candidates.map((k) => k.name);
+    assert.deepEqual(names(kernelCandidates('scalar', () => fake)), ['scalar']);
+    assert.deepEqual(names(kernelCandidates('wasm', () => fake)), ['wasm-simd']);
+    assert.deepEqual(names(kernelCandidates(undefined, () => fake)), ['scalar', 'wasm-simd']);
+    assert.deepEqual(names(kernelCandidates('auto', () => fake)), ['scalar', 'wasm-simd']);
+    const missing = kernelCandidates('wasm', () => null);
+    assert.deepEqual(names(missing), ['scalar']);
+    assert.match(missing.warning ?? '', /unavailable/);
+    // No SIMD: the scalar fallback, without a warning unless one was asked for.
+    const noSimd = kernelCandidates(undefined, () => null);
+    assert.deepEqual(names(noSimd), ['scalar']);
+    assert.equal(noSimd.warning, undefined);
+    assert.match(kernelCandidates('fast', () => fake).warning ?? '', /not one of/);
+  });
+
+  it('activeKernels() follows ASYNCTX_KERNELS in a fresh process', () => {
+    const script =
+      "import('./dist/src/kernels/index.js').then((m) => { const k = m.activeKernels(); " +
+      "console.log(JSON.stringify({ name: k.name, impls: [...new Set(m.kernels().map((c) => c.impl))] })); })";
+    const run = (value: string) => {
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: repoRoot, env: { ...process.env, ASYNCTX_KERNELS: value }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { name: string; impls: string[] };
+    };
+    assert.deepEqual(run('scalar'), { name: 'scalar', impls: ['scalar'] });
+    assert.deepEqual(run('wasm'), { name: 'wasm-simd', impls: ['wasm-simd'] });
+    const auto = run('');
+    assert.ok(auto.impls.includes('wasm-simd'), 'wasm chosen for some ops by default');
+  });
+});

@@ -100,24 +100,36 @@ function callFor(op: BenchOp, k: KernelSet): (f: Fixture) => void {
   }
 }
 
-/** Median GB/s of `call` over the rotation `fixtures` (one fixture: hot). */
+/**
+ * Median GB/s of `call` over the rotation `fixtures` (one fixture: hot). The
+ * clock is read once per batch of calls (sized to ~0.25 ms during warm-up),
+ * so its cost does not count against small blocks.
+ */
 export function time<T>(call: (f: T) => void, fixtures: readonly T[], bytesPerCall: number, plan: BenchPlan): number {
   let i = 0;
-  const next = (): T => {
-    const f = fixtures[i];
-    i = i + 1 === fixtures.length ? 0 : i + 1;
-    return f;
+  const batch = (count: number): void => {
+    for (let c = 0; c < count; c++) {
+      call(fixtures[i]);
+      i = i + 1 === fixtures.length ? 0 : i + 1;
+    }
   };
+  let size = 1;
   const warmEnd = performance.now() + plan.warmMs;
-  do call(next()); while (performance.now() < warmEnd);
+  for (;;) {
+    const t0 = performance.now();
+    batch(size);
+    const t = performance.now();
+    if (t >= warmEnd) break;
+    if (t - t0 < 0.25) size *= 2;
+  }
   const rates: number[] = [];
   for (let r = 0; r < plan.runs; r++) {
     let calls = 0;
     const t0 = performance.now();
     let t = t0;
     do {
-      call(next());
-      calls++;
+      batch(size);
+      calls += size;
       t = performance.now();
     } while (t - t0 < plan.runMs);
     rates.push((calls * bytesPerCall) / ((t - t0) * 1e6));
@@ -157,8 +169,9 @@ function coldCount(op: BenchOp, sources: number, size: number, plan: BenchPlan):
 /**
  * Measures every row of the plan, calling `emit` as each is done.
  * Impls: wasm-simd and scalar on arena blocks; wasm-simd+copy on plain
- * Buffers (copied into the kernels' memory and back, hot only); buffer.copy,
- * the memory-speed yardstick, as memcpy rows between plain Buffers.
+ * Buffers (copied into the kernels' memory and back, hot only; `selected`
+ * as for wasm-simd, the same kernels); buffer.copy, the memory-speed
+ * yardstick, as memcpy rows between plain Buffers.
  */
 export function runBench(plan: BenchPlan, emit: (row: BenchRow) => void): void {
   const choice = new Map(kernels().map((c) => [c.op, c.impl]));

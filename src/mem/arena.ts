@@ -15,8 +15,12 @@ import { DATA_OFFSET, TABLES_OFFSET, writeArenaHeader, type ArenaHeader, type Re
 
 export const BLOCK_ALIGN = 64;
 const PAGE = 4096;
-/** Stagger step in cache lines; odd, so 64 successive blocks take 64 distinct lines of a 4 KiB page. */
-const STAGGER_LINES = 17;
+/**
+ * Stagger step in cache lines: block k wants to start on line k mod 64 of a
+ * 4 KiB page, so 64 successive blocks start on 64 distinct lines, and
+ * back-to-back blocks whose sizes are multiples of 4 KiB lose one line between them.
+ */
+const STAGGER_LINES = 1;
 const WASM_PAGE = 65536;
 export const DEFAULT_ARENA_MB = 512;
 const MIN_ARENA_MB = 4;
@@ -101,13 +105,13 @@ export class Arena {
       if (index < 0) throw this.exhausted(len);
       at = this.free[index].start;
     }
+    // The gap before a staggered block (< 4 KiB) is reserved with it and freed with it, so
+    // gaps never litter the free list (which stays short and quick to search).
     const r = this.free[index];
-    const pieces: Range[] = [];
-    if (at > r.start) pieces.push({ start: r.start, end: at });
-    if (at + need < r.end) pieces.push({ start: at + need, end: r.end });
-    this.free.splice(index, 1, ...pieces);
-    this.live.set(at, [at, at + need, len]);
-    this.used += need;
+    if (at + need < r.end) this.free[index] = { start: at + need, end: r.end };
+    else this.free.splice(index, 1);
+    this.live.set(at, [r.start, at + need, len]);
+    this.used += at + need - r.start;
     this.staggerIndex++;
     return new Uint8Array(this.buffer, at, len);
   }

@@ -5,7 +5,7 @@
  * @ronomon/reed-solomon when it is installed.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { kernelSelectionMs, kernels } from '../kernels/index.js';
+import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../kernels/index.js';
 import { BENCH_OPS, runBench, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
 import { PEER_NAME, peerRow } from './bench-peer.js';
 
@@ -84,6 +84,7 @@ async function bench(flags: BenchFlags): Promise<void> {
       const m = Object.entries(c.mbps).map(([k, v]) => `${k} ${v}`).join(', ');
       out(`  ${c.op.padEnd(12)} ${c.impl.padEnd(10)} ${m}`);
     }
+    if (wasmKernels() === null) out(`wasm-simd kernels unavailable: ${wasmKernelsError() ?? 'unknown reason'}; scalar rows only`);
     out('');
     out(`GB/s of source data; hot = same buffers, cold = rotating over ${plan.coldBytes / 1048576} MiB; * = used by the library`);
     out(`${'op'.padEnd(12)}  ${'impl'.padEnd(28)}  ${'block'.padStart(7)}  src  mode      GB/s`);

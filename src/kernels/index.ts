@@ -8,12 +8,12 @@ import { scalarKernels } from './scalar.js';
 import { selectKernels, type KernelChoice, type Selection } from './select.js';
 import type { KernelSet } from './types.js';
 import type { KernelBuild } from './wasm-module.js';
-import { wasmKernels } from './wasm.js';
+import { wasmKernels, wasmKernelsError } from './wasm.js';
 
 export type { Block, KernelSet, Slot } from './types.js';
 export { scalarKernels } from './scalar.js';
 export { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
-export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels } from './wasm.js';
+export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels, wasmKernelsError } from './wasm.js';
 export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
 
 /**
@@ -31,7 +31,7 @@ export function kernelCandidates(
     if (w !== null) return { candidates: [w] };
     return {
       candidates: [scalarKernels],
-      warning: `ASYNCTX_KERNELS=${mode}: WebAssembly SIMD kernels are unavailable here; using the scalar kernels`,
+      warning: `ASYNCTX_KERNELS=${mode}: WebAssembly SIMD kernels are unavailable here (${wasmKernelsError() ?? 'unknown reason'}); using the scalar kernels`,
     };
   }
   const w = wasm('release');

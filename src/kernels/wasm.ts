@@ -80,9 +80,8 @@ class Target {
 type Body = (t: Target, addr: readonly number[], len: number) => boolean;
 
 class WasmKernels implements KernelSet {
-  readonly name = 'wasm-simd';
-
   constructor(
+    readonly name: string,
     private readonly shared: Target,
     private readonly priv: Target,
     private readonly buffer: ArrayBufferLike,
@@ -350,25 +349,33 @@ export function createWasmKernelSet(memory: WebAssembly.Memory, scratch: Region,
     { offset: PRIVATE_SCRATCH, bytes: PRIVATE_SCRATCH_BYTES },
     PRIVATE_TABLES,
   );
-  return new WasmKernels(shared, priv, memory.buffer, header.dataOffset);
+  return new WasmKernels(build === 'debug' ? 'wasm-simd-debug' : 'wasm-simd', shared, priv, memory.buffer, header.dataOffset);
 }
 
 const cache = new Map<KernelBuild, KernelSet | null>();
+let unavailable: string | null = null;
 
 /**
  * This thread's wasm-simd kernel set on the default arena, or null where it
  * cannot run (no WebAssembly SIMD, the arena cannot be created, the module
- * is not built). Never throws.
+ * is not built: wasmKernelsError() says which). Never throws.
  */
 export function wasmKernels(build: KernelBuild = 'release'): KernelSet | null {
   let set = cache.get(build);
   if (set === undefined) {
     try {
-      set = simdSupported() ? createWasmKernelSet(arena().memory, arena().scratch, build) : null;
-    } catch {
+      if (!simdSupported()) throw new Error('this runtime has no WebAssembly SIMD');
+      set = createWasmKernelSet(arena().memory, arena().scratch, build);
+    } catch (err) {
+      unavailable = (err as Error).message;
       set = null;
     }
     cache.set(build, set);
   }
   return set;
+}
+
+/** Why wasmKernels() returned null, or null when it has not failed. */
+export function wasmKernelsError(): string | null {
+  return unavailable;
 }

@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../kernels/index.js';
 import { BENCH_OPS, runBench, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
 import { PEER_NAME, peerRow } from './bench-peer.js';
+import { offloadBench, parseWorkers } from './bench-offload.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -47,6 +48,8 @@ interface BenchFlags {
   sources?: number[];
   modes?: BenchMode[];
   peer: boolean;
+  offload?: boolean;
+  workers?: number;
 }
 
 /** The plan for the flags: --quick is one source count, short runs and a 256 MiB cold rotation. */
@@ -74,6 +77,7 @@ function textRow(r: BenchRow): string {
 }
 
 async function bench(flags: BenchFlags): Promise<void> {
+  if (flags.offload) return offloadBench(flags);
   const plan = planFor(flags);
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const emit = flags.json ? (r: BenchRow) => out(JSON.stringify(r)) : (r: BenchRow) => out(textRow(r));
@@ -110,5 +114,13 @@ export function registerBench(program: Command): void {
     .option('--sources <list>', 'comma-separated source counts (default 2,4,8,16; --quick 8)', parseList(parseSources))
     .option('--modes <list>', 'hot, cold or both (default)', parseModes)
     .option('--no-peer', `skip the ${PEER_NAME} peer row`)
+    .option('--offload', 'measure the worker engines instead: P+Q offload vs inline, main-thread CPU per op, round trip')
+    .option('--workers <n>', 'worker threads for --offload (default 2)', (v: string) => {
+      try {
+        return parseWorkers(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
     .action(async (flags: BenchFlags) => bench(flags));
 }

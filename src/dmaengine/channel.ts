@@ -22,7 +22,11 @@ export interface Device {
   readonly capabilities: CapabilityMask;
   readonly limits: DeviceLimits;
   readonly channels: readonly Channel[];
-  /** Ends the device's channels; work still queued completes with an error status. */
+  /**
+   * Ends the device's channels. Work already submitted completes first where
+   * the engine can finish it (the worker engine issues and drains it), or
+   * completes with an error status where it cannot; never left pending.
+   */
   close(): Promise<void>;
 }
 

@@ -41,6 +41,11 @@ export const ROLE_IN = 1;
 /** The block is written by the step (copy out after it). */
 export const ROLE_OUT = 2;
 
+/** Gives the role of each block of a step. */
+export interface RoleSource {
+  role(index: number): number;
+}
+
 /** A bounced view and its arena copy. */
 interface Bounce {
   readonly view: Uint8Array;
@@ -91,54 +96,63 @@ export class MappingDomain {
   readonly stats: MappingStats = { inPlace: 0, bounced: 0, bytesIn: 0, bytesOut: 0, reused: 0 };
   /** Parent mappings waiting for their child to be mapped, by the child's operation object. */
   private readonly carries = new WeakMap<object, Mapping>();
+  /** How many carries are outstanding: most steps skip the lookup. */
+  private carrying = 0;
+  private readonly buffer: ArrayBufferLike;
+  private readonly dataOffset: number;
 
   /** @param arena the memory the domain's engines reach */
-  constructor(readonly arena: Arena) {}
+  constructor(readonly arena: Arena) {
+    this.buffer = arena.buffer;
+    this.dataOffset = arena.header.dataOffset;
+  }
 
-  /** Whether `view` is reachable in place. */
+  /** Whether `view` is reachable in place (Arena.isArenaBlock, without the call: this runs per block). */
   reaches(view: Uint8Array): boolean {
-    return this.arena.isArenaBlock(view);
+    return view.buffer === this.buffer && view.byteOffset >= this.dataOffset;
   }
 
   /**
-   * Maps a step's blocks. `roles[i]` says whether blocks[i] is read, written
-   * or both; views naming the very same bytes share one bounce block (an
-   * in-place xor's dest and source), with their roles combined.
+   * Maps a step's blocks. `roles.role(i)` says whether blocks[i] is read,
+   * written or both; views naming the very same bytes share one bounce block
+   * (an in-place xor's dest and source), with their roles combined.
    * @param key the operation object, to find a mapping carried from the parent
-   * @returns the mapping; its `bounces` is empty when every block is used in place.
+   * @returns null when every block is in the domain already (used in place:
+   *   offsets are the views' byteOffsets), else the mapping.
    * @throws ArenaExhaustedError when a bounce block cannot be allocated (nothing stays allocated).
    */
-  map(blocks: ReadonlyArray<Uint8Array | null>, roles: readonly number[], key: object): Mapping {
+  map(blocks: ReadonlyArray<Uint8Array | null>, roles: RoleSource, key: object): Mapping | null {
+    let inPlace = 0;
+    let present = 0;
+    for (const view of blocks) {
+      if (view === null) continue;
+      present++;
+      if (this.reaches(view)) inPlace++;
+    }
+    this.stats.inPlace += inPlace;
+    const carried = this.carrying > 0 ? this.takeCarry(key) : undefined;
+    if (inPlace === present) {
+      if (carried !== undefined) this.endCarry(carried);
+      return null;
+    }
     const offsets = new Array<number>(blocks.length);
-    const carried = this.carries.get(key);
-    if (carried !== undefined) this.carries.delete(key);
-    let bounces: Bounce[] | null = null;
+    const bounces: Bounce[] = [];
     try {
       for (let i = 0; i < blocks.length; i++) {
         const view = blocks[i];
-        if (view === null) {
-          offsets[i] = NULL_OFFSET;
-        } else if (this.reaches(view)) {
-          offsets[i] = view.byteOffset;
-          this.stats.inPlace++;
-        } else {
-          bounces ??= [];
-          offsets[i] = this.bounce(view, roles[i], bounces, carried).byteOffset;
-        }
+        if (view === null) offsets[i] = NULL_OFFSET;
+        else if (this.reaches(view)) offsets[i] = view.byteOffset;
+        else offsets[i] = this.bounce(view, roles.role(i), bounces, carried).byteOffset;
       }
     } catch (err) {
-      if (bounces !== null) this.free(bounces);
+      this.free(bounces);
       if (carried !== undefined) this.endCarry(carried);
       throw err;
     }
-    if (bounces !== null) {
-      // Copy in after every block is allocated, so a failed allocation wrote nothing.
-      for (const b of bounces) {
-        if (b.fresh && b.roles & ROLE_IN) this.copyIn(b);
-      }
-    }
+    // Copy in after every block is allocated, so a failed allocation wrote nothing.
+    for (const b of bounces) if (b.fresh && b.roles & ROLE_IN) this.copyIn(b);
     if (carried !== undefined) this.endCarry(carried);
-    return new Mapping(offsets, bounces ?? []);
+    return new Mapping(offsets, bounces);
   }
 
   /** The bounce block for `view` in this step: shared with a same-bytes view, reused from the parent, or new. */
@@ -192,14 +206,22 @@ export class MappingDomain {
     if (m.bounces.length === 0) return;
     m.carried = true;
     this.carries.set(childKey, m);
+    this.carrying++;
   }
 
   /** Ends a carry the child did not take (it ran elsewhere, or failed before mapping). */
   dropCarry(childKey: object): void {
-    const m = this.carries.get(childKey);
-    if (m === undefined) return;
-    this.carries.delete(childKey);
-    this.endCarry(m);
+    const m = this.takeCarry(childKey);
+    if (m !== undefined) this.endCarry(m);
+  }
+
+  private takeCarry(key: object): Mapping | undefined {
+    const m = this.carries.get(key);
+    if (m !== undefined) {
+      this.carries.delete(key);
+      this.carrying--;
+    }
+    return m;
   }
 
   private endCarry(m: Mapping): void {

@@ -2,10 +2,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createArena } from '../../src/mem/index.js';
-import { MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT } from '../../src/mem/mapping.js';
+import { Mapping, MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT } from '../../src/mem/mapping.js';
 
 const IN = ROLE_IN;
 const OUT = ROLE_OUT;
+
+/** Maps, expecting something to be bounced. */
+function map(domain: MappingDomain, blocks: Array<Uint8Array | null>, roles: number[], key: object): Mapping {
+  const m = domain.map(blocks, { role: (i) => roles[i] }, key);
+  assert.ok(m !== null, 'something was bounced');
+  return m;
+}
 
 function setup(megabytes = 8): { domain: MappingDomain; used: () => number } {
   const arena = createArena({ megabytes });
@@ -13,22 +20,28 @@ function setup(megabytes = 8): { domain: MappingDomain; used: () => number } {
 }
 
 describe('mapping domain', () => {
-  it('uses arena blocks in place and gives null slots the null offset', () => {
+  it('uses arena blocks in place: nothing to map when every block is in the arena', () => {
     const { domain, used } = setup();
     const a = domain.arena.allocBlock(100);
-    const m = domain.map([a, null, a.subarray(10, 20)], [IN, IN, OUT], {});
-    assert.deepEqual(m.offsets, [a.byteOffset, NULL_OFFSET, a.byteOffset + 10]);
-    assert.equal(m.bounces.length, 0);
+    assert.equal(domain.map([a, null, a.subarray(10, 20)], { role: () => IN }, {}), null);
     assert.equal(used(), 1);
-    domain.release(m);
     assert.equal(domain.stats.inPlace, 2);
+  });
+
+  it('gives arena blocks their own offset and null slots the null offset next to a bounced block', () => {
+    const { domain } = setup();
+    const a = domain.arena.allocBlock(100);
+    const m = map(domain, [a, null, new Uint8Array(100)], [IN, IN, OUT], {});
+    assert.deepEqual(m.offsets.slice(0, 2), [a.byteOffset, NULL_OFFSET]);
+    assert.equal(m.bounces.length, 1);
+    domain.release(m);
   });
 
   it('bounces plain buffers: copies in what the step reads, out what it writes, then frees', () => {
     const { domain, used } = setup();
     const src = new Uint8Array(64).fill(7);
     const dst = new Uint8Array(64).fill(1);
-    const m = domain.map([dst, src], [OUT, IN], {});
+    const m = map(domain, [dst, src], [OUT, IN], {});
     const [d, s] = m.offsets.map((o) => new Uint8Array(domain.arena.buffer, o, 64));
     assert.ok(s.every((v) => v === 7), 'source copied in');
     assert.ok(!d.every((v) => v === 1), 'a write-only block is not copied in');
@@ -47,7 +60,7 @@ describe('mapping domain', () => {
     const { domain } = setup();
     const buf = new Uint8Array(256).fill(3);
     const dest = buf.subarray(64, 128);
-    const m = domain.map([dest, buf.subarray(64, 128), buf.subarray(0, 64)], [OUT, IN, IN], {});
+    const m = map(domain, [dest, buf.subarray(64, 128), buf.subarray(0, 64)], [OUT, IN, IN], {});
     assert.equal(m.offsets[0], m.offsets[1]);
     assert.notEqual(m.offsets[0], m.offsets[2]);
     assert.equal(m.bounces.length, 2);
@@ -59,17 +72,17 @@ describe('mapping domain', () => {
     const { domain, used } = setup();
     const shared = new Uint8Array(128).fill(5);
     const other = new Uint8Array(128).fill(6);
-    const parent = domain.map([shared, other], [OUT, IN], {});
+    const parent = map(domain, [shared, other], [OUT, IN], {});
     domain.unmap(parent);
     const childOp = {};
     domain.carry(parent, childOp);
     domain.release(parent);
     assert.equal(used(), 2, 'held for the child');
     // Another step that is not the child cannot pick the carried blocks up.
-    const stranger = domain.map([shared], [IN], {});
+    const stranger = map(domain, [shared], [IN], {});
     assert.notEqual(stranger.offsets[0], parent.offsets[0]);
     domain.release(stranger);
-    const child = domain.map([shared, other.subarray(0, 64)], [IN, IN], childOp);
+    const child = map(domain, [shared, other.subarray(0, 64)], [IN, IN], childOp);
     assert.equal(child.offsets[0], parent.offsets[0], 'reused');
     assert.equal(domain.stats.reused, 1);
     assert.equal(used(), 2, 'the unused carried block was freed, a new one made for the sub-view');
@@ -80,7 +93,7 @@ describe('mapping domain', () => {
 
   it('a carry the child never takes is freed by dropCarry', () => {
     const { domain, used } = setup();
-    const parent = domain.map([new Uint8Array(64)], [OUT], {});
+    const parent = map(domain, [new Uint8Array(64)], [OUT], {});
     const childOp = {};
     domain.carry(parent, childOp);
     domain.release(parent);
@@ -94,7 +107,7 @@ describe('mapping domain', () => {
     const big = domain.arena.allocBlock(domain.arena.usage().largestFree - 4096);
     const a = new Uint8Array(1024).fill(1);
     const b = new Uint8Array(8192).fill(2);
-    assert.throws(() => domain.map([a, b], [IN, IN], {}), /arena exhausted/);
+    assert.throws(() => map(domain, [a, b], [IN, IN], {}), /arena exhausted/);
     assert.equal(used(), 1);
     assert.equal(domain.stats.bytesIn, 0);
     domain.arena.freeBlock(big);

@@ -8,17 +8,15 @@
  * Ring discipline and memory ordering are in protocol.ts; the comments here
  * point to the rule each step relies on.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
-  Capability, capabilityFor, Channel, DmaStatus, HwDescriptor, OperationError,
-  kernels, type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
+  Channel, DmaStatus, HwDescriptor, kernels, OperationError,
+  type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
 import { encode, type Encoded } from './encode.js';
-import {
-  H_CAPACITY, H_DOORBELL, H_HEAD, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
-  MAX_BLOCKS, NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP,
-  S_RESULT, S_STATUS, slotBase, SlotStatus, type WorkerInit,
-} from './protocol.js';
+import { MAX_BLOCKS, RING_LAYOUT_VERSION } from './protocol.js';
+import { MainRing } from './ring.js';
+import { spawnWorker } from './thread.js';
 
 /** Tuning of one channel. */
 export interface WorkerChannelOptions {
@@ -48,24 +46,23 @@ export interface WorkerChannelStats {
 
 /** A descriptor with its slot image and mapping, made by prepare. */
 class WorkerDescriptor extends HwDescriptor {
-  constructor(op: HwOp, chan: Channel, onComplete: CompletionHandler, readonly enc: Encoded, readonly mapping: Mapping) {
+  constructor(
+    op: HwOp,
+    chan: Channel,
+    onComplete: CompletionHandler,
+    readonly enc: Encoded,
+    /** null: every block is used in place. */
+    readonly mapping: Mapping | null,
+  ) {
     super(op, chan, onComplete);
   }
 }
 
-const WORKER_CAPABILITIES =
-  Capability.Memcpy | Capability.Memset | Capability.Xor | Capability.XorVal | Capability.Pq | Capability.PqVal | Capability.Interrupt;
-
 export class WorkerChannel extends Channel {
   readonly stats: WorkerChannelStats = { submitted: 0, completed: 0, doorbells: 0, wakeups: 0, notices: 0, ringFull: 0 };
-  private readonly ring: Int32Array;
-  private readonly ringText: Uint8Array;
-  private readonly capacity: number;
+  private readonly ring: MainRing;
   private readonly worker: Worker;
-  /** Slot counters (protocol.ts): written ≥ published ≥ reaped, all modulo 2^32. */
-  private written = 0;
-  private published = 0;
-  private reaped = 0;
+  /** The descriptor in each slot, by slot index. */
   private readonly slots: Array<WorkerDescriptor | undefined>;
   /** Descriptors waiting for a free slot; the first `overflowIssued` of them were issued. */
   private readonly overflow: WorkerDescriptor[] = [];
@@ -80,7 +77,6 @@ export class WorkerChannel extends Channel {
   private readonly exited: Promise<void>;
   /** The thread has exited. */
   private gone = false;
-  private readonly decoder = new TextDecoder();
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -93,27 +89,17 @@ export class WorkerChannel extends Channel {
     private readonly onFailure: (chan: WorkerChannel, error: Error) => void,
   ) {
     super(device, index);
-    this.capacity = opts.capacity;
-    const sab = new SharedArrayBuffer(ringBytes(this.capacity));
-    this.ring = new Int32Array(sab);
-    this.ringText = new Uint8Array(sab);
-    this.slots = new Array<WorkerDescriptor | undefined>(this.capacity);
-    this.ring[H_VERSION] = RING_LAYOUT_VERSION;
-    this.ring[H_CAPACITY] = this.capacity;
-    this.ring[H_MODERATION] = opts.moderation;
-    this.ring[H_SPIN_US] = opts.spinUs;
-    const init: WorkerInit = {
+    this.ring = new MainRing(opts.capacity, opts.moderation, opts.spinUs);
+    this.slots = new Array<WorkerDescriptor | undefined>(opts.capacity);
+    // Referenced only while published work is outstanding (holdAlive).
+    this.worker = spawnWorker({
       version: RING_LAYOUT_VERSION,
-      ring: sab,
+      ring: this.ring.sab,
       memory: domain.arena.memory,
       scratch: { offset: scratch.byteOffset, bytes: scratch.length },
       kernels: Object.fromEntries(kernels().map((c) => [c.op, c.impl])),
       name: this.name,
-    };
-    // postMessage of workerData orders the header writes above before the worker reads them.
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, name: `asynctx ${this.name}`, execArgv: workerExecArgv() });
-    // Never keep the process alive by itself; referenced only while published work is outstanding.
-    this.worker.unref();
+    });
     this.worker.on('error', (err) => this.fail(new OperationError(`${this.name}: worker thread failed: ${err.message}`, { cause: err })));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
@@ -135,10 +121,15 @@ export class WorkerChannel extends Channel {
     return this.failure;
   }
 
+  /** Every operation kind, while the thread runs, within the block-list limit. */
   accepts(op: HwOp): boolean {
     if (this.closing || this.failure !== null) return false;
-    const blocks = op.kind === 'xor' ? op.srcs.length + 1 : op.kind === 'xor_val' ? op.srcs.length : 'data' in op ? op.data.length + 2 : 2;
-    return blocks <= MAX_BLOCKS && (WORKER_CAPABILITIES & capabilityFor(op.kind)) !== 0;
+    switch (op.kind) {
+      case 'xor': return op.srcs.length + 1 <= MAX_BLOCKS;
+      case 'xor_val': return op.srcs.length <= MAX_BLOCKS;
+      case 'pq': case 'pq_val': case 'raid6_2data': case 'raid6_datap': return op.data.length + 2 <= MAX_BLOCKS;
+      default: return true;
+    }
   }
 
   /**
@@ -150,9 +141,9 @@ export class WorkerChannel extends Channel {
   override prepare(op: HwOp, onComplete: CompletionHandler): HwDescriptor | null {
     if (!this.accepts(op)) return null;
     const enc = encode(op);
-    let mapping: Mapping;
+    let mapping: Mapping | null;
     try {
-      mapping = this.domain.map(enc.blocks, enc.roles, op);
+      mapping = this.domain.map(enc.blocks, enc, op);
     } catch {
       return null;
     }
@@ -166,13 +157,13 @@ export class WorkerChannel extends Channel {
       queueMicrotask(() => this.finish(desc, DmaStatus.Error, 0, this.failure!));
       return;
     }
-    if (this.overflow.length === 0 && this.hasRoom()) {
+    if (this.overflow.length === 0 && this.ring.hasRoom()) {
       this.write(desc);
     } else {
       this.stats.ringFull++;
       this.overflow.push(desc);
     }
-    if (((this.written - this.published) | 0) >= this.opts.batch) this.publish();
+    if (this.ring.unpublished >= this.opts.batch) this.publish();
   }
 
   issuePending(): void {
@@ -180,45 +171,20 @@ export class WorkerChannel extends Channel {
     this.publish();
   }
 
-  private hasRoom(): boolean {
-    return ((this.written - this.reaped) | 0) < this.capacity;
-  }
-
-  /** Writes a descriptor into the next slot (main-owned until published). */
+  /** Writes a descriptor into the next slot. */
   private write(d: WorkerDescriptor): void {
-    const r = this.ring;
-    const base = slotBase(this.written, this.capacity);
-    const { enc, mapping } = d;
-    r[base + S_OP] = enc.opcode;
-    r[base + S_COOKIE] = d.cookie;
-    r[base + S_LEN] = enc.len;
-    r[base + S_NBLOCKS] = enc.blocks.length;
-    r[base + S_ARG0] = enc.arg0;
-    r[base + S_ARG1] = enc.arg1;
-    r[base + S_STATUS] = SlotStatus.Pending;
-    r[base + S_RESULT] = 0;
-    const offs = mapping.offsets;
-    for (let i = 0; i < offs.length; i++) r[base + S_BLOCKS + i] = offs[i] < 0 ? NULL_BLOCK : offs[i];
-    this.slots[this.written & (this.capacity - 1)] = d;
-    this.written = (this.written + 1) | 0;
+    this.slots[this.ring.index(this.ring.written)] = d;
+    this.ring.write(d.enc, d.cookie, d.mapping?.offsets ?? null);
   }
 
-  /** The doorbell: hands every written slot to the worker and wakes it if it parked. */
+  /** The doorbell: hands every written slot to the worker, then watches for its completions. */
   private publish(): void {
-    if (this.published === this.written || this.failure !== null) return;
+    if (this.ring.unpublished === 0 || this.failure !== null) return;
     // Snapshot NOTIFY before the worker can see new work, so the first completion of it cannot
     // be missed by the wait below (protocol.ts, "Completions").
-    const seq = Atomics.load(this.ring, H_NOTIFY);
-    // Publishes the slots and the bytes copied in by map (protocol.ts, first rule).
-    Atomics.store(this.ring, H_HEAD, this.written);
-    this.published = this.written;
+    const seq = this.ring.noticeSeq();
     this.stats.doorbells++;
-    Atomics.add(this.ring, H_DOORBELL, 1);
-    // Only a parked worker needs the (costlier) notify (protocol.ts, "Doorbell").
-    if (Atomics.load(this.ring, H_SLEEPING) !== 0) {
-      Atomics.notify(this.ring, H_DOORBELL, 1);
-      this.stats.wakeups++;
-    }
+    if (this.ring.publish()) this.stats.wakeups++;
     if (!this.watching) this.watch(seq);
   }
 
@@ -226,7 +192,7 @@ export class WorkerChannel extends Channel {
   private watch(seq: number): void {
     this.watching = true;
     this.holdAlive();
-    const w = Atomics.waitAsync(this.ring, H_NOTIFY, seq);
+    const w = this.ring.waitNotice(seq);
     if (w.async) void w.value.then(this.onNotice);
     else queueMicrotask(this.onNotice);
   }
@@ -237,29 +203,27 @@ export class WorkerChannel extends Channel {
     this.stats.notices++;
     // Snapshot before reaping (protocol.ts, "Completions"): a completion we do not see below
     // bumps NOTIFY after this load, so the next wait returns at once.
-    const seq = Atomics.load(this.ring, H_NOTIFY);
+    const seq = this.ring.noticeSeq();
     this.reap();
     this.refill();
-    if (this.published !== this.reaped) this.watch(seq);
+    if (this.ring.published !== this.ring.reaped) this.watch(seq);
     else this.holdAlive();
   };
 
   /** Completes every slot the worker finished, in order. */
   private reap(): void {
-    const tail = Atomics.load(this.ring, H_TAIL);
-    while (this.reaped !== tail) {
-      const i = this.reaped & (this.capacity - 1);
-      const d = this.slots[i]!;
-      this.slots[i] = undefined;
-      const base = slotBase(this.reaped, this.capacity);
-      this.reaped = (this.reaped + 1) | 0;
-      if (this.ring[base + S_STATUS] === SlotStatus.Complete) {
-        this.domain.unmap(d.mapping);
-        this.finish(d, DmaStatus.Complete, this.ring[base + S_RESULT]);
+    const ring = this.ring;
+    const tail = ring.tail();
+    while (ring.reaped !== tail) {
+      const n = ring.reaped;
+      const d = this.slots[ring.index(n)]!;
+      this.slots[ring.index(n)] = undefined;
+      ring.reaped = (n + 1) | 0;
+      if (ring.ok(n)) {
+        if (d.mapping !== null) this.domain.unmap(d.mapping);
+        this.finish(d, DmaStatus.Complete, ring.result(n));
       } else {
-        const at = (base + S_ERROR_TEXT) * 4;
-        const text = this.decoder.decode(this.ringText.slice(at, at + this.ring[base + S_RESULT]));
-        this.finish(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${d.op.kind} failed in the worker: ${text}`));
+        this.finish(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${d.op.kind} failed in the worker: ${ring.errorText(n)}`));
       }
     }
   }
@@ -267,7 +231,7 @@ export class WorkerChannel extends Channel {
   /** Moves waiting descriptors into freed slots; publishes those already issued. */
   private refill(): void {
     let issued = false;
-    while (this.overflow.length > 0 && this.hasRoom()) {
+    while (this.overflow.length > 0 && this.ring.hasRoom()) {
       this.write(this.overflow.shift()!);
       if (this.overflowIssued > 0) {
         this.overflowIssued--;
@@ -281,7 +245,7 @@ export class WorkerChannel extends Channel {
   private finish(d: WorkerDescriptor, status: DmaStatus, result: number, error?: Error): void {
     this.stats.completed++;
     this.complete(d, status, result, error);
-    this.domain.release(d.mapping);
+    if (d.mapping !== null) this.domain.release(d.mapping);
     if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
@@ -306,13 +270,13 @@ export class WorkerChannel extends Channel {
     this.reap();
     this.failure = error;
     this.holdAlive();
+    const ring = this.ring;
     const lost: WorkerDescriptor[] = [];
-    for (; this.reaped !== this.written; this.reaped = (this.reaped + 1) | 0) {
-      const i = this.reaped & (this.capacity - 1);
-      lost.push(this.slots[i]!);
-      this.slots[i] = undefined;
+    for (; ring.reaped !== ring.written; ring.reaped = (ring.reaped + 1) | 0) {
+      lost.push(this.slots[ring.index(ring.reaped)]!);
+      this.slots[ring.index(ring.reaped)] = undefined;
     }
-    this.published = this.written = this.reaped;
+    ring.published = ring.written = ring.reaped;
     lost.push(...this.overflow.splice(0));
     if (!this.closing || lost.length > 0) this.onFailure(this, error);
     for (const d of lost) this.finish(d, DmaStatus.Error, 0, error);
@@ -326,9 +290,9 @@ export class WorkerChannel extends Channel {
    */
   override terminateAll(error: Error = new OperationError(`${this.name}: descriptor terminated before it was issued`)): void {
     const lost: WorkerDescriptor[] = [];
-    while (this.written !== this.published) {
-      this.written = (this.written - 1) | 0;
-      const i = this.written & (this.capacity - 1);
+    while (this.ring.unpublished > 0) {
+      this.ring.unwrite();
+      const i = this.ring.index(this.ring.written);
       lost.unshift(this.slots[i]!);
       this.slots[i] = undefined;
     }
@@ -348,9 +312,7 @@ export class WorkerChannel extends Channel {
     if (!force) {
       this.issuePending();
       await this.drained();
-      Atomics.store(this.ring, H_STOP, 1);
-      Atomics.add(this.ring, H_DOORBELL, 1);
-      Atomics.notify(this.ring, H_DOORBELL);
+      this.ring.stop();
     } else {
       this.fail(new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`));
       await this.worker.terminate();
@@ -363,19 +325,4 @@ export class WorkerChannel extends Channel {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
-}
-
-/**
- * The node options a worker inherits, less those that only make sense for
- * the main script (`node --input-type=module -e …` would make every worker fail).
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === '--input-type') i++;
-    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
-  }
-  return out;
 }

@@ -20,12 +20,11 @@ import {
 
 /** The main thread's per-operation choice, rebuilt here on the arena (with this worker's scratch). */
 function kernelsFor(init: WorkerInit): KernelSet {
+  const names = new Set(Object.values(init.kernels));
   const sets: KernelSet[] = [scalarKernels];
-  if (Object.values(init.kernels).includes('wasm-simd')) {
-    // The worker inherits the environment, so ASYNCTX_KERNELS=wasm-debug picks the same build here.
-    const debug = process.env.ASYNCTX_KERNELS?.trim().toLowerCase() === 'wasm-debug';
-    sets.push(createWasmKernelSet(init.memory, init.scratch, debug ? 'debug' : 'release'));
-  }
+  if (names.has('wasm-simd')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'release'));
+  if (names.has('wasm-simd-debug')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'debug'));
+  // composeKernels names any implementation this list lacks.
   return composeKernels(init.kernels as Readonly<Record<KernelOp, string>>, sets);
 }
 

@@ -17,8 +17,9 @@ export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels, wasmKernelsError }
 export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
 
 /**
- * The candidate kernel sets for an ASYNCTX_KERNELS value, reference first,
- * and a warning when the request cannot be met or is not understood.
+ * The candidate kernel sets for an ASYNCTX_KERNELS value in order of
+ * preference (wasm-simd, then the scalar reference), and a warning when the
+ * request cannot be met or is not understood.
  */
 export function kernelCandidates(
   request: string | undefined,
@@ -35,7 +36,7 @@ export function kernelCandidates(
     };
   }
   const w = wasm('release');
-  const candidates = w === null ? [scalarKernels] : [scalarKernels, w];
+  const candidates = w === null ? [scalarKernels] : [w, scalarKernels];
   if (mode === '' || mode === 'auto') return { candidates };
   return { candidates, warning: `ASYNCTX_KERNELS=${request} is not one of scalar, wasm, wasm-debug, auto; choosing automatically` };
 }

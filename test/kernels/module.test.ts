@@ -121,20 +121,16 @@ function recorder(name: string, log: string[]): KernelSet {
 }
 
 describe('kernel selection', () => {
-  it('measures every op of every candidate within its budget and keeps the fastest', () => {
+  it('measures every op of every candidate and keeps the preferred one unless another is 10 % faster', () => {
     const wasm = wasmKernels();
     assert.ok(wasm !== null);
-    const sel = selectKernels([scalarKernels, wasm], 30);
+    const sel = selectKernels([wasm, scalarKernels], 30);
     assert.deepEqual(sel.table.map((c) => c.op), [...KERNEL_OPS]);
     for (const c of sel.table) {
       assert.deepEqual(Object.keys(c.mbps).sort(), ['scalar', 'wasm-simd']);
-      const best = Math.max(...Object.values(c.mbps));
-      assert.equal(c.mbps[c.impl], best, `${c.op}: the chosen one is the fastest measured`);
-    }
-    // The budget is a target, not a timed test: a loaded machine overruns by the last calls only.
-    assert.ok(sel.ms < 300, `selection took ${sel.ms} ms`);
-    for (const op of ['xor', 'genSyndrome', 'recov2Data'] as const) {
-      assert.equal(sel.table.find((c) => c.op === op)?.impl, 'wasm-simd', `${op}: wasm beats scalar by 10x`);
+      // The preferred (first) candidate keeps the op unless another measured 10 % faster.
+      const expect = c.mbps.scalar > c.mbps['wasm-simd'] * 1.1 ? 'scalar' : 'wasm-simd';
+      assert.equal(c.impl, expect, `${c.op}: ${JSON.stringify(c.mbps)}`);
     }
   });
 
@@ -161,8 +157,8 @@ describe('kernel selection', () => {
     const names = (r: { candidates: KernelSet[] }) => r.candidates.map((k) => k.name);
     assert.deepEqual(names(kernelCandidates('scalar', () => fake)), ['scalar']);
     assert.deepEqual(names(kernelCandidates('wasm', () => fake)), ['wasm-simd']);
-    assert.deepEqual(names(kernelCandidates(undefined, () => fake)), ['scalar', 'wasm-simd']);
-    assert.deepEqual(names(kernelCandidates('auto', () => fake)), ['scalar', 'wasm-simd']);
+    assert.deepEqual(names(kernelCandidates(undefined, () => fake)), ['wasm-simd', 'scalar']);
+    assert.deepEqual(names(kernelCandidates('auto', () => fake)), ['wasm-simd', 'scalar']);
     const missing = kernelCandidates('wasm', () => null);
     assert.deepEqual(names(missing), ['scalar']);
     assert.match(missing.warning ?? '', /unavailable/);

@@ -6,7 +6,7 @@ import {
   asyncGenSyndrome, ClientClosedError, createClient, DependencyFailedError, DmaStatus, InvalidArgumentError,
   OperationError, TxFlags, type AsyncTxClient, type ClientOptions, type Tx,
 } from '../../src/index.js';
-import { Capability } from '../../src/provider.js';
+import { arena, Capability } from '../../src/provider.js';
 import { WorkerDevice } from '../../src/drivers/worker/index.js';
 
 const fill = (len: number, v: number): Uint8Array => new Uint8Array(len).fill(v);
@@ -95,6 +95,27 @@ describe('chains on a client', () => {
       assert.ok(d3.every((v) => v === (0xff ^ 0x55)));
       assert.ok(c.stats().mapping.reused >= 1, 'd1 was mapped once for the xor and the copy');
     } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('mapping fallback', () => {
+  it('when the arena cannot hold the bounce copies, the step runs on the synchronous path instead', async () => {
+    const c = createClient({ workers: 1, policy: 'offload' });
+    const hog = c.allocBlock(arena().usage().largestFree - 2 * 1048576);
+    try {
+      const len = 4 * 1048576;
+      const dest = new Uint8Array(len);
+      const tx = c.asyncXor(dest, [fill(len, 0x11), fill(len, 0x22)], 0, len, { flags: TxFlags.XorZeroDst });
+      assert.equal(tx.channel, 'software/0');
+      assert.equal(tx.status, DmaStatus.Complete);
+      assert.ok(dest.every((v) => v === 0x33));
+      const small = c.asyncMemset(new Uint8Array(4096), 5, 0, 4096);
+      assert.equal(small.channel, 'worker/0', 'a step that fits still goes to the engine');
+      await c.waitForAsyncTx(small);
+    } finally {
+      c.freeBlock(hog);
       await c.close();
     }
   });

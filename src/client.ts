@@ -16,7 +16,7 @@ import {
 import { WorkerChannel, WorkerDevice, type WorkerChannelOptions, type WorkerChannelStats } from './drivers/worker/index.js';
 import { InvalidArgumentError } from './errors.js';
 import { arena } from './mem/arena.js';
-import type { MappingStats } from './mem/mapping.js';
+import { arenaDomain, type MappingStats } from './mem/mapping.js';
 
 /** How a client places operations: by size ('auto'), always inline, or always on an engine. */
 export type PolicyName = 'auto' | 'inline' | 'offload';
@@ -53,6 +53,7 @@ export interface DeviceInfo {
 /** What `stats()` reports: the per-operation counters, each worker channel's, and the mapping layer's. */
 export interface EngineStats extends ClientStats {
   readonly channels: Record<string, WorkerChannelStats>;
+  /** The arena mapping domain's counters: shared by every client of this thread's arena (chains map once across them). */
   readonly mapping: MappingStats;
 }
 
@@ -199,11 +200,15 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
     allocBlock: open('allocBlock', (len: number) => arena().allocBlock(len)),
     freeBlock: open('freeBlock', (block: Uint8Array) => arena().freeBlock(block)),
     devices: open('devices', () => registry.devices.map((d) => deviceInfo(d, registry))),
-    stats: open('stats', (): EngineStats => ({
-      ...contextStats(ctx),
-      channels: workers?.stats() ?? {},
-      mapping: { ...(workers?.domain.stats ?? { inPlace: 0, bounced: 0, bytesIn: 0, bytesOut: 0, reused: 0 }) },
-    })),
+    stats: open('stats', (): EngineStats => {
+      // Every worker device in the registry, hot-plugged ones included; they share the arena's domain.
+      const engines = registry.devices.filter((d): d is WorkerDevice => d instanceof WorkerDevice);
+      return {
+        ...contextStats(ctx),
+        channels: Object.assign({}, ...engines.map((d) => d.stats())) as Record<string, WorkerChannelStats>,
+        mapping: { ...arenaDomain(arena()).stats },
+      };
+    }),
     registry,
     close: () => {
       closing ??= (async () => {

@@ -130,6 +130,29 @@ describe('worker channel ring', () => {
     }
   });
 
+  for (const moderation of [1, 3, 64]) {
+    it(`no lost wake-up: bursts with the worker parking every time (spinUs 0, moderation ${moderation})`, { timeout: 20_000 }, async () => {
+      const dev = new WorkerDevice({ channels: 1, spinUs: 0, moderation, capacity: 16, batch: 5 });
+      try {
+        const chan = dev.channels[0];
+        const dest = block(64);
+        let seed = 12345 + moderation;
+        const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+        for (let round = 0; round < 300; round++) {
+          // 1..24 descriptors: below the batch threshold, past it, past the ring's capacity.
+          const subs = Array.from({ length: 1 + rand(24) }, () => submit(chan, { kind: 'memset', dest, value: round & 0xff }));
+          chan.issuePending();
+          if (rand(2) === 0) await tick();
+          const done = await Promise.all(subs.map((x) => x.done));
+          assert.ok(done.every((d) => d.status === DmaStatus.Complete));
+        }
+        assert.ok(chan.stats.wakeups > 0, 'the worker was parked and woken');
+      } finally {
+        await dev.close();
+      }
+    });
+  }
+
   it('terminateAll fails what was not issued, and the channel goes on working', async () => {
     const dev = new WorkerDevice({ channels: 1 });
     try {

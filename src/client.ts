@@ -215,7 +215,8 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
         ctx.closed = true;
         await ctx.drain();
         table.close();
-        for (const d of registry.devices) await registry.unregister(d);
+        // One at a time, re-reading the list: a failing device may leave it meanwhile.
+        for (let d = registry.devices[0]; d !== undefined; d = registry.devices[0]) await registry.unregister(d);
       })();
       return closing;
     },

@@ -84,18 +84,20 @@ describe('worker channel ring', () => {
     }
   });
 
-  it('moderates completion notices: at most one per k completions, plus one when the ring drains', async () => {
-    const dev = new WorkerDevice({ channels: 1, capacity: 128, batch: 128, moderation: 16 });
-    try {
-      const chan = dev.channels[0];
-      const subs = Array.from({ length: 64 }, () => submit(chan, { kind: 'memset', dest: block(256), value: 1 }));
-      chan.issuePending();
-      await Promise.all(subs.map((s) => s.done));
-      assert.ok(chan.stats.notices >= 1 && chan.stats.notices <= 64 / 16 + 1, `notices ${chan.stats.notices}`);
-    } finally {
-      await dev.close();
-    }
-  });
+  for (const lowWater of [0, 1]) {
+    it(`moderates completion notices: one per k completions, ${lowWater ? 'one at the low-water mark, ' : ''}one when the ring drains`, async () => {
+      const dev = new WorkerDevice({ channels: 1, capacity: 128, batch: 128, moderation: 16, lowWater });
+      try {
+        const chan = dev.channels[0];
+        const subs = Array.from({ length: 64 }, () => submit(chan, { kind: 'memset', dest: block(256), value: 1 }));
+        chan.issuePending();
+        await Promise.all(subs.map((s) => s.done));
+        assert.ok(chan.stats.notices >= 1 && chan.stats.notices <= 64 / 16 + 1 + lowWater, `notices ${chan.stats.notices}`);
+      } finally {
+        await dev.close();
+      }
+    });
+  }
 
   it('numbers cookies from 1 after the largest, and isComplete follows them across the wrap', async () => {
     const dev = new WorkerDevice({ channels: 1 });

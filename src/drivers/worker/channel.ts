@@ -26,6 +26,8 @@ export interface WorkerChannelOptions {
   readonly batch: number;
   /** Wake the client once per this many completions (and whenever the ring drains). */
   readonly moderation: number;
+  /** Also wake it when a completion leaves this many descriptors to run (refill in time); 0: off. */
+  readonly lowWater: number;
   /** How long an idle worker polls before parking, µs (lower: less CPU; higher: faster round trips). */
   readonly spinUs: number;
 }
@@ -89,7 +91,7 @@ export class WorkerChannel extends Channel {
     private readonly onFailure: (chan: WorkerChannel, error: Error) => void,
   ) {
     super(device, index);
-    this.ring = new MainRing(opts.capacity, opts.moderation, opts.spinUs);
+    this.ring = new MainRing(opts.capacity, opts.moderation, opts.lowWater, opts.spinUs);
     this.slots = new Array<WorkerDescriptor | undefined>(opts.capacity);
     // Referenced only while published work is outstanding (holdAlive).
     this.worker = spawnWorker({

@@ -22,8 +22,11 @@ export interface WorkerDeviceOptions extends Partial<WorkerChannelOptions> {
   readonly onChannelFailed?: (chan: WorkerChannel, error: Error) => void;
 }
 
-/** Defaults: a ring deep enough for a RAID stripe batch, a doorbell per 16, a notice per 16. */
-export const WORKER_DEFAULTS: WorkerChannelOptions = { capacity: 256, batch: 16, moderation: 16, spinUs: 50 };
+/**
+ * Defaults: a ring deep enough for a RAID stripe batch, a doorbell per 16, a notice per 16 (and
+ * when one descriptor is left, so a client keeping the ring fed refills before it runs dry).
+ */
+export const WORKER_DEFAULTS: WorkerChannelOptions = { capacity: 256, batch: 16, moderation: 16, lowWater: 1, spinUs: 50 };
 
 export class WorkerDevice implements Device {
   readonly name: string;
@@ -95,5 +98,6 @@ function checkOptions(o: WorkerChannelOptions & { channels: number }): void {
   if ((o.capacity & (o.capacity - 1)) !== 0) throw new RangeError(`worker device: capacity must be a power of two, got ${o.capacity}`);
   int('batch', o.batch, 1, o.capacity);
   int('moderation', o.moderation, 1, 1 << 20);
+  int('lowWater', o.lowWater, 0, o.capacity);
   int('spinUs', o.spinUs, 0, 1_000_000);
 }

@@ -32,14 +32,15 @@
  *   thread's load of SLEEPING sees 1 (and its DOORBELL add makes a wait on an
  *   older snapshot return at once).
  * - Completions (no lost wake-up): the worker bumps NOTIFY (Atomics.add) and
- *   notifies after storing TAIL, once per `moderation` completions and
- *   whenever the ring drains. The main thread snapshots NOTIFY *before* it
+ *   notifies after storing TAIL, once per `moderation` completions, when the
+ *   published work left falls to the low-water mark, and whenever the ring
+ *   drains. The main thread snapshots NOTIFY *before* it
  *   reads TAIL and reaps, then waits (Atomics.waitAsync) on that snapshot, so
  *   a bump between the read and the wait makes the wait return at once.
  */
 
 /** Bump when the layout or a rule below changes. */
-export const RING_LAYOUT_VERSION = 1;
+export const RING_LAYOUT_VERSION = 2;
 
 // Header words.
 /** RING_LAYOUT_VERSION, written first by the main thread. */
@@ -66,6 +67,12 @@ export const H_STOP = 9;
 export const H_STATE = 10;
 /** Cookie of the last descriptor the worker completed (for inspection). Worker writes. */
 export const H_LAST_COOKIE = 11;
+/**
+ * Low-water mark: also wake the client when a completion leaves this many (or fewer, but not
+ * zero) descriptors published and not run, so it can refill the ring before the worker starves.
+ * 0: only per `moderation` completions and on drain. Main writes.
+ */
+export const H_LOW_WATER = 12;
 export const HEADER_WORDS = 16;
 
 /** Worker states (H_STATE). */

@@ -6,7 +6,7 @@
  */
 import type { Encoded } from './encode.js';
 import {
-  ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
+  ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
   NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP, S_RESULT,
   S_STATUS, slotBase, SlotStatus,
 } from './protocol.js';
@@ -24,6 +24,7 @@ export class MainRing {
   constructor(
     readonly capacity: number,
     moderation: number,
+    lowWater: number,
     spinUs: number,
   ) {
     this.sab = new SharedArrayBuffer(ringBytes(capacity));
@@ -33,6 +34,7 @@ export class MainRing {
     this.i32[H_VERSION] = RING_LAYOUT_VERSION;
     this.i32[H_CAPACITY] = capacity;
     this.i32[H_MODERATION] = moderation;
+    this.i32[H_LOW_WATER] = lowWater;
     this.i32[H_SPIN_US] = spinUs;
   }
 

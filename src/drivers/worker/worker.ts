@@ -13,7 +13,7 @@ import {
   composeKernels, createWasmKernelSet, runOp, scalarKernels, type Block, type HwOp, type KernelOp, type KernelSet, type Slot,
 } from '../../provider.js';
 import {
-  ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
+  ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
   H_STOP, H_TAIL, H_VERSION, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
   S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
 } from './protocol.js';
@@ -138,8 +138,10 @@ function serve(init: WorkerInit): void {
     Atomics.store(ring, H_TAIL, tail);
     Atomics.store(ring, H_LAST_COOKIE, cookie);
     sinceNotice++;
-    // Completion moderation: wake the client once per k, or when nothing more is published.
-    if (sinceNotice >= Atomics.load(ring, H_MODERATION) || Atomics.load(ring, H_HEAD) === tail) {
+    // Completion moderation: wake the client once per k, when the work left reaches the low-water
+    // mark (time to refill before this thread starves), or when nothing more is published.
+    const left = (Atomics.load(ring, H_HEAD) - tail) | 0;
+    if (sinceNotice >= Atomics.load(ring, H_MODERATION) || left === 0 || left === Atomics.load(ring, H_LOW_WATER)) {
       sinceNotice = 0;
       Atomics.add(ring, H_NOTIFY, 1);
       Atomics.notify(ring, H_NOTIFY);

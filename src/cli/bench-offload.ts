@@ -10,7 +10,7 @@
  * Main-thread CPU is read from /proc/thread-self/schedstat (this thread
  * only); process.cpuUsage() would count the workers too.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createClient, type AsyncTxClient } from '../client.js';
 import type { Tx } from '../async_tx/index.js';
 
@@ -38,6 +38,23 @@ export function threadCpuNs(): number | null {
   }
 }
 
+/**
+ * Nanoseconds the process's other threads (the workers, and V8's helpers) spent runnable but
+ * waiting for a CPU (schedstat run_delay): how much the machine's other load held them back.
+ */
+function othersRunDelayNs(): number {
+  try {
+    let sum = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (Number(tid) === process.pid) continue;
+      sum += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    }
+    return sum;
+  } catch {
+    return 0;
+  }
+}
+
 const MiB = 1048576;
 const DATA = 8;
 
@@ -55,12 +72,13 @@ function stripes(c: AsyncTxClient, count: number, len: number): Uint8Array[][] {
 /** Runs `submit` (which returns a Tx whose callback must call `done`) keeping `window` in flight for `ms`. */
 function keepBusy(
   c: AsyncTxClient, ms: number, window: number, submit: (done: () => void) => Tx,
-): Promise<{ ops: number; wallMs: number; cpuNs: number; othersNs: number }> {
+): Promise<{ ops: number; wallMs: number; cpuNs: number; othersNs: number; waitNs: number }> {
   return new Promise((resolve) => {
     let ops = 0;
     let inFlight = 0;
     const cpu0 = threadCpuNs() ?? 0;
     const all0 = process.cpuUsage();
+    const wait0 = othersRunDelayNs();
     const t0 = performance.now();
     const end = t0 + ms;
     const done = (): void => {
@@ -74,7 +92,8 @@ function keepBusy(
         const cpuNs = (threadCpuNs() ?? 0) - cpu0;
         const all = process.cpuUsage(all0);
         // The process's CPU less this thread's: the workers' (and V8's helper threads', a little).
-        resolve({ ops, wallMs: performance.now() - t0, cpuNs, othersNs: (all.user + all.system) * 1e3 - cpuNs });
+        const waitNs = othersRunDelayNs() - wait0;
+        resolve({ ops, wallMs: performance.now() - t0, cpuNs, othersNs: (all.user + all.system) * 1e3 - cpuNs, waitNs });
       }
     };
     for (let i = 0; i < window; i++, inFlight++) submit(done);
@@ -102,6 +121,7 @@ async function pqStripes(o: OffloadBenchOptions, ms: number, count: number, labe
     let offMs = 0;
     let offCpuNs = 0;
     let othersNs = 0;
+    let waitNs = 0;
     let inlineCpuNs = 0;
     const ratios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -121,6 +141,7 @@ async function pqStripes(o: OffloadBenchOptions, ms: number, count: number, labe
       offMs += r.wallMs;
       offCpuNs += r.cpuNs;
       othersNs += r.othersNs;
+      waitNs += r.waitNs;
       ratios.push(r.ops / r.wallMs / (n / inMs));
     }
     const inlineGBs = (inlineOps * bytes) / 1e6 / inlineMs;
@@ -137,7 +158,8 @@ async function pqStripes(o: OffloadBenchOptions, ms: number, count: number, labe
         met: ratio >= 1.3,
         detail:
           `offload ${offGBs.toFixed(2)} GB/s, inline ${inlineGBs.toFixed(2)} GB/s; per round ${ratios.map((x) => x.toFixed(2)).join(' ')}; ` +
-          `CPU the machine gave: inline thread ${pct(inlineCpuNs, inlineMs)}, workers ${pct(othersNs / o.workers, offMs)} each; ` +
+          `CPU the machine gave: inline thread ${pct(inlineCpuNs, inlineMs)}, workers ${pct(othersNs / o.workers, offMs)} each ` +
+          `(runnable but waiting for a CPU: ${pct(waitNs / o.workers, offMs)} each); ` +
           `GB per CPU-second: workers ${perCpu(offOps * bytes, othersNs)}, inline ${perCpu(inlineOps * bytes, inlineCpuNs)}`,
       },
       {

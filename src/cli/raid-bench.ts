@@ -1,135 +1,270 @@
 /**
- * `asynctx bench-raid`: the RAID targets, measured in one run on the same files.
+ * `asynctx bench-raid` (also `asynctx bench raid`): the RAID targets, measured
+ * in one run on the same files, for the inline path and for worker engines.
  * - full-stripe sequential write of a RAID-6 over N files, against writing the
- *   same data bytes striped over the same files with no parity (RAID-0 style,
- *   same step size, same positional I/O and queue depth);
+ *   same data bytes striped over the same files with no parity (RAID-0), and
+ *   against the member bytes a RAID-6 write moves (n/(n-2) × the data) with
+ *   no parity computed: the write's I/O ceiling;
  * - read with two members missing (rebuilt from P+Q) against a healthy read.
- * Ratios are data bytes per second of the RAID path over the reference path.
+ * Every case issues requests of the same size with the same number in flight
+ * through the same per-member request merging. MB/s are data bytes; CPU is
+ * the main thread's own time (per-thread) and the whole process's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { assemble, create, FileMember, SECTOR, type RaidArray } from '../raid/index.js';
-import { parseBytes, printJson } from './raid-common.js';
+import { assemble, create, FileMember, MemberQueue, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
+import { arrayReadPass, arrayWritePass, dropCache, measure, median, memberBytesRequest, stream, stripedRequest, type Sample, type Stripes } from './raid-bench-run.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, type Engine, type EngineFlags } from './raid-common.js';
 
-interface BenchFlags {
+interface BenchFlags extends EngineFlags {
   members: number;
   memberSize: number;
   chunk: number;
+  step: number;
+  depth: number;
+  minTime: number;
   dir?: string;
   runs: number;
+  sync?: boolean;
+  cold?: boolean;
   json?: boolean;
   keep?: boolean;
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+interface Row {
+  case: string;
+  engines: string;
+  mbps: number;
+  mbpsMin: number;
+  mbpsMax: number;
+  mainThreadCpu: number | null;
+  processCpu: number;
 }
 
-/** Same data, same files, no parity: chunk k of the data goes to file k mod n, like RAID-0. */
-async function stripedWrite(files: FileMember[], data: Uint8Array, chunk: number, dataOffset: number, step: number): Promise<void> {
-  const n = files.length;
-  for (let at = 0; at < data.length; at += step) {
-    const end = Math.min(data.length, at + step);
-    const writes: Promise<void>[] = [];
-    for (let c = at; c < end; c += chunk) {
-      const k = c / chunk;
-      const file = files[k % n]!;
-      const pos = dataOffset + Math.floor(k / n) * chunk;
-      writes.push(file.write(data.subarray(c, Math.min(end, c + chunk)), pos));
-    }
-    await Promise.all(writes);
+/** Fills a block with a cheap pseudo-random pattern (xorshift words), different per seed. */
+function fill(b: Uint8Array, seed: number): void {
+  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < w.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    w[i] = x >>> 0;
   }
 }
 
-async function arrayWrite(array: RaidArray, data: Uint8Array, step: number): Promise<void> {
-  for (let at = 0; at < data.length; at += step) await array.write(data.subarray(at, Math.min(data.length, at + step)), at);
+function alloc(ops: RaidOps, len: number): Uint8Array {
+  return ops.allocBlock ? ops.allocBlock(len) : new Uint8Array(len);
 }
 
-async function arrayRead(array: RaidArray, buf: Uint8Array, step: number): Promise<void> {
-  for (let at = 0; at < buf.length; at += step) await array.read(buf.subarray(at, Math.min(buf.length, at + step)), at);
+function pageCacheNote(memberBytes: number, sync: boolean, cold: boolean): { canHide: boolean; text: string } {
+  const ram = totalmem();
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  const canHide = memberBytes < ram / 2;
+  const parts = [
+    canHide
+      ? `page cache CAN hide I/O: ${gib(memberBytes)} of member files in ${gib(ram)} of RAM`
+      : `page cache cannot hold the ${gib(memberBytes)} of member files (${gib(ram)} of RAM)`,
+    sync ? 'write passes end with fdatasync of every member (timed): writes reach the disk' : canHide ? 'writes stop in the page cache (memory copies; --sync to time them until durable)' : 'writes are throttled to the disk',
+    cold ? 'read passes start with the member files dropped from the page cache (untimed): reads come from the disk' : canHide ? 'reads come from the page cache (memory copies; --cold to read from the disk)' : 'reads come mostly from the disk',
+  ];
+  return { canHide: canHide && !(sync && cold), text: parts.join('; ') };
 }
 
 async function benchRaid(flags: BenchFlags): Promise<void> {
+  const n = flags.members;
+  if (!Number.isInteger(n) || n < 4) throw new Error('--members must be 4 or more (RAID-6)');
+  const rowData = (n - 2) * flags.chunk;
+  const step = Math.max(1, Math.round(flags.step / rowData)) * rowData;
   const dir = await mkdtemp(join(flags.dir ?? tmpdir(), 'asynctx-bench-raid-'));
-  const paths = Array.from({ length: flags.members }, (_, i) => join(dir, `m${i}.img`));
-  const rows: Array<Record<string, number | string>> = [];
+  const paths = Array.from({ length: n }, (_, i) => join(dir, `m${i}.img`));
+  const inline = engineFor({ workers: 0 });
+  const engines: Engine[] = [inline];
+  if (flags.workers !== 0) engines.push(engineFor({ workers: flags.workers ?? 'auto', policy: flags.policy ?? 'auto' }));
+  const files = await Promise.all(paths.map((p) => FileMember.create(p, flags.memberSize)));
+  const blocks: Uint8Array[] = [];
   try {
-    let files = await Promise.all(paths.map((p) => FileMember.create(p, flags.memberSize)));
-    let array = await create(files, { level: 6, chunkBytes: flags.chunk, assumeClean: true, name: 'bench' });
-    const row = array.layout.chunkBytes * array.layout.dataDisks;
-    const step = Math.max(1, Math.round((4 << 20) / row)) * row;
-    const dataBytes = Math.floor(array.size / step) * step;
-    const dataOffset = array.table.master.dataOffset * SECTOR;
-    const data = new Uint8Array(dataBytes);
-    for (let i = 0; i < dataBytes; i += 4096) data[i] = (i / 4096) & 0xff; // not all zeros, cheap to make
-    const best = (xs: number[]) => Math.min(...xs);
-    const raidW: number[] = [];
-    const plainW: number[] = [];
+    const made = await create(files, { level: 6, chunkBytes: flags.chunk, assumeClean: true, name: 'bench' });
+    const count = Math.floor(made.size / step);
+    const dataBytes = count * step;
+    const dataOffset = made.table.master.dataOffset * SECTOR;
+    await made.stop();
+    if (count === 0) throw new Error(`--member-size too small for one ${step}-byte request`);
+    // Request buffers in the shared arena (the inline client's), so every engine uses them in place.
+    const take = (len: number) => {
+      const b = alloc(inline.ops, len);
+      blocks.push(b);
+      return b;
+    };
+    const pool = Array.from({ length: 8 }, (_, i) => take(step));
+    pool.forEach((b, i) => fill(b, i + 1));
+    const filler = take(flags.chunk);
+    const readBufs = Array.from({ length: flags.depth }, () => take(step));
+    const stripes: Stripes = { queues: files.map((f) => new MemberQueue(f)), chunk: flags.chunk, dataOffset };
+    const sync = async () => {
+      if (flags.sync) await Promise.all(files.map((f) => f.sync()));
+    };
+    const open = (ops: RaidOps, degraded = false, readonly = true) =>
+      assemble(degraded ? files.slice(0, n - 2) : files, { ops, readonly }).then((a) => a.array);
+    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>): Promise<Sample> => {
+      try {
+        return await measure(dataBytes, flags.minTime, pass, before);
+      } finally {
+        await array?.stop();
+      }
+    };
+
+    const cold = async () => {
+      if (flags.cold && !(await dropCache(files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
+    };
+    const samples = new Map<string, { engines: string; s: Sample[] }>();
+    const record = (name: string, engines: string, s: Sample) => {
+      const key = `${name}\u0000${engines}`;
+      if (!samples.has(key)) samples.set(key, { engines, s: [] });
+      samples.get(key)!.s.push(s);
+    };
+    // Untimed: every member block allocated and written once, so each timed pass overwrites (no file-system allocation in it).
+    const warm = await open(inline.ops, false, false);
+    await arrayWritePass(warm, pool, step, count, flags.depth).finally(() => warm.stop());
+    await Promise.all(files.map((f) => f.sync()));
     for (let r = 0; r < flags.runs; r++) {
-      plainW.push(await timed(() => stripedWrite(files, data, flags.chunk, dataOffset, step)));
-      raidW.push(await timed(() => arrayWrite(array, data, step)));
+      record('striped write, no parity', '-', await timed(null, async () => {
+        await stream(count, flags.depth, (i) => stripedRequest(stripes, pool[i % pool.length]!, i * step));
+        await sync();
+      }));
+      record(`striped write, RAID-6 member bytes (${(n / (n - 2)).toFixed(2)}x)`, '-', await timed(null, async () => {
+        await stream(count, flags.depth, (i) => memberBytesRequest(stripes, pool[i % pool.length]!, i * step, filler));
+        await sync();
+      }));
+      for (const e of engines) {
+        const a = await open(e.ops, false, false);
+        record(`raid6 full-stripe write (${n} members)`, e.label, await timed(a, async () => {
+          await arrayWritePass(a, pool, step, count, flags.depth);
+          await sync();
+        }));
+      }
     }
-    await array.stop();
-    files = await Promise.all(paths.map((p) => FileMember.open(p)));
-    const healthy = (await assemble(files, { readonly: true })).array;
-    const buf = new Uint8Array(dataBytes);
-    const readH: number[] = [];
-    const readD: number[] = [];
-    const degraded = (await assemble(files.slice(0, flags.members - 2), { readonly: true })).array;
+    const check = (i: number, got: Uint8Array) => {
+      const want = pool[i % pool.length]!;
+      if (Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.length), Buffer.from(want.buffer, want.byteOffset, want.length)) !== 0) {
+        throw new Error(`bench: request ${i} read back different bytes`);
+      }
+    };
+    for (const e of engines) {
+      // Untimed: both read paths return what was written, on these engines.
+      for (const degraded of [false, true]) {
+        const a = await open(e.ops, degraded);
+        await arrayReadPass(a, readBufs, step, count, check).finally(() => a.stop());
+      }
+    }
     for (let r = 0; r < flags.runs; r++) {
-      readH.push(await timed(() => arrayRead(healthy, buf, step)));
-      readD.push(await timed(() => arrayRead(degraded, buf, step)));
+      for (const e of engines) {
+        const h = await open(e.ops);
+        record('raid6 healthy read', e.label, await timed(h, () => arrayReadPass(h, readBufs, step, count), cold));
+        const d = await open(e.ops, true);
+        record('raid6 read, 2 members missing', e.label, await timed(d, () => arrayReadPass(d, readBufs, step, count), cold));
+      }
     }
-    if (Buffer.compare(Buffer.from(buf), Buffer.from(data)) !== 0) throw new Error('bench: degraded read returned different bytes');
-    await Promise.all(files.map((f) => f.close()));
-    array = healthy;
-    const mbps = (s: number) => dataBytes / s / 1e6;
-    rows.push(
-      { test: 'striped write, no parity', mbps: mbps(best(plainW)) },
-      { test: `raid6 full-stripe write (${flags.members} members)`, mbps: mbps(best(raidW)) },
-      { test: 'raid6 healthy read', mbps: mbps(best(readH)) },
-      { test: 'raid6 read, 2 members missing', mbps: mbps(best(readD)) },
-    );
-    const writeRatio = best(plainW) / best(raidW);
-    const readRatio = best(readH) / best(readD);
+
+    const rows: Row[] = [...samples].map(([key, { engines: eng, s }]) => ({
+      case: key.split('\u0000')[0]!,
+      engines: eng,
+      mbps: median(s.map((x) => x.mbps)),
+      mbpsMin: Math.min(...s.map((x) => x.mbps)),
+      mbpsMax: Math.max(...s.map((x) => x.mbps)),
+      mainThreadCpu: s[0]!.mainCpu === null ? null : median(s.map((x) => x.mainCpu!)),
+      processCpu: median(s.map((x) => x.processCpu)),
+    }));
+    const find = (prefix: string, eng = '-') => rows.find((r) => r.case.startsWith(prefix) && r.engines === eng)!.mbps;
+    const striped = find('striped write, no parity');
+    const ceiling = find('striped write, RAID-6');
+    const perEngine = engines.map((e) => ({
+      engines: e.label,
+      writeRatio: find('raid6 full-stripe write', e.label) / striped,
+      writeVsCeiling: find('raid6 full-stripe write', e.label) / ceiling,
+      degradedReadRatio: find('raid6 read, 2', e.label) / find('raid6 healthy read', e.label),
+    }));
+    const cache = pageCacheNote(n * flags.memberSize, flags.sync === true, flags.cold === true);
     const result = {
-      members: flags.members,
+      members: n,
+      memberBytes: flags.memberSize,
       chunk: flags.chunk,
       dataBytes,
+      requestBytes: step,
+      depth: flags.depth,
       runs: flags.runs,
+      minSeconds: flags.minTime,
+      sync: flags.sync === true,
+      cold: flags.cold === true,
+      uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+      pageCache: cache,
       rows,
-      writeRatio,
+      writeCeilingRatio: ceiling / striped,
       writeTarget: 0.8,
-      degradedReadRatio: readRatio,
       degradedReadTarget: 0.6,
+      engines: perEngine,
       dir,
     };
     if (flags.json) printJson(result);
-    else {
-      process.stdout.write(`RAID-6, ${flags.members} members of ${flags.memberSize} bytes, chunk ${flags.chunk / 1024}K, ${(dataBytes / 1e6).toFixed(0)} MB of data, best of ${flags.runs}\n`);
-      for (const r of rows) process.stdout.write(`  ${String(r.test).padEnd(40)} ${Number(r.mbps).toFixed(0).padStart(7)} MB/s\n`);
-      process.stdout.write(`  full-stripe write / striped write : ${writeRatio.toFixed(2)} (target >= 0.80)\n`);
-      process.stdout.write(`  degraded read / healthy read      : ${readRatio.toFixed(2)} (target >= 0.60)\n`);
-    }
+    else printText(result, rows, perEngine, flags);
   } finally {
+    for (const b of blocks) inline.ops.freeBlock(b);
+    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
+    for (const e of engines) await e.close();
     if (!flags.keep) await rm(dir, { recursive: true, force: true });
   }
 }
 
-export function registerRaidBench(program: Command): void {
-  program
-    .command('bench-raid')
-    .description('RAID targets: RAID-6 full-stripe write vs striped write without parity; degraded vs healthy read')
+function printText(
+  r: { dataBytes: number; requestBytes: number; depth: number; runs: number; minSeconds: number; uvThreadpoolSize: number; pageCache: { text: string }; writeCeilingRatio: number },
+  rows: readonly Row[],
+  perEngine: ReadonlyArray<{ engines: string; writeRatio: number; writeVsCeiling: number; degradedReadRatio: number }>,
+  flags: BenchFlags,
+): void {
+  const out = (s: string) => void process.stdout.write(`${s}\n`);
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`);
+  out(
+    `RAID-6, ${flags.members} members of ${flags.memberSize / 2 ** 20} MiB, chunk ${flags.chunk / 1024}K, ${(r.dataBytes / 1e6).toFixed(0)} MB of data; ` +
+      `requests of ${r.requestBytes / 2 ** 20} MiB, ${r.depth} in flight; median of ${r.runs} runs of >= ${r.minSeconds} s; libuv pool ${r.uvThreadpoolSize} threads`,
+  );
+  out(r.pageCache.text);
+  out(`${'case'.padEnd(44)} ${'engines'.padEnd(26)} ${'MB/s'.padStart(7)} ${'(min-max)'.padEnd(13)} ${'main CPU'.padStart(8)} ${'process CPU'.padStart(11)}`);
+  for (const x of rows) {
+    const range = `(${x.mbpsMin.toFixed(0)}-${x.mbpsMax.toFixed(0)})`;
+    out(`${x.case.padEnd(44)} ${x.engines.padEnd(26)} ${x.mbps.toFixed(0).padStart(7)} ${range.padEnd(13)} ${pct(x.mainThreadCpu).padStart(8)} ${pct(x.processCpu).padStart(11)}`);
+  }
+  out(`I/O ceiling of a RAID-6 write (member-bytes / striped): ${r.writeCeilingRatio.toFixed(2)}`);
+  for (const e of perEngine) {
+    out(`${e.engines}: write / striped ${e.writeRatio.toFixed(2)} (target >= 0.80; ${e.writeVsCeiling.toFixed(2)} of the ceiling), degraded / healthy read ${e.degradedReadRatio.toFixed(2)} (target >= 0.60)`);
+  }
+}
+
+/** The options, shared by `bench-raid` and `bench raid`. */
+function benchOptions(cmd: Command): Command {
+  return cmd
     .addOption(new Option('--members <n>', 'RAID-6 members').argParser(Number).default(6))
     .addOption(new Option('--member-size <size>', 'bytes per member file').argParser(parseBytes).default(128 << 20, '128M'))
     .addOption(new Option('--chunk <size>', 'chunk size').argParser(parseBytes).default(512 << 10, '512K'))
-    .addOption(new Option('--runs <n>', 'repetitions (best is kept)').argParser(Number).default(3))
+    .addOption(new Option('--step <size>', 'bytes per request (rounded to whole rows)').argParser(parseBytes).default(4 << 20, '4M'))
+    .addOption(new Option('--depth <n>', 'requests in flight').argParser(Number).default(4))
+    .addOption(new Option('--runs <n>', 'repetitions (the median is reported)').argParser(Number).default(3))
+    .addOption(new Option('--min-time <seconds>', 'repeat each pass until this much time has passed').argParser(Number).default(1))
+    .addOption(new Option('--workers <n|auto>', 'worker engines for the second set of rows (0: inline only)').argParser(parseWorkers).default('auto'))
+    .addOption(new Option('--policy <name>', 'policy of the worker rows: inline, auto, offload').argParser(parsePolicy).default('auto'))
+    .option('--sync', 'end every write pass with fdatasync of each member (timed)')
+    .option('--cold', 'drop the member files from the page cache before every read pass (Linux)')
     .option('--dir <path>', 'where the member files go (default: the OS temp dir)')
     .option('--keep', 'keep the member files')
-    .option('--json', 'print JSON')
-    .action((flags: BenchFlags) => benchRaid(flags));
+    .option('--json', 'print JSON');
+}
+
+const DESCRIPTION = 'RAID targets: RAID-6 full-stripe write vs striped write without parity; degraded vs healthy read; inline vs workers';
+
+export function registerRaidBench(program: Command): void {
+  benchOptions(program.command('bench-raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
+  // `asynctx bench raid …` (npm run bench -- raid): a sub-command of the kernel bench, which is registered first.
+  const bench = program.commands.find((c) => c.name() === 'bench');
+  if (bench) benchOptions(bench.command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
 }

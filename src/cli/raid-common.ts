@@ -4,8 +4,9 @@
  * plain lines otherwise), and output.
  */
 import cliProgress from 'cli-progress';
-import { InvalidArgumentError } from 'commander';
-import { assemble, FileMember, type Assembled, type Member } from '../raid/index.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { createClient, type AsyncTxClient, type PolicyName } from '../client.js';
+import { assemble, FileMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
 
 /** Parses "64M", "512K", "1G", "4096" (bytes), "8s" (sectors); binary units like mdadm. */
 export function parseBytes(value: string): number {
@@ -22,11 +23,64 @@ export function parseOffset(value: string): number {
   return parseBytes(value);
 }
 
-export interface ArrayFlags {
+/** Where parity work runs: --workers N|auto and --policy inline|auto|offload. */
+export interface EngineFlags {
+  workers?: number | 'auto';
+  policy?: PolicyName;
+}
+
+export interface ArrayFlags extends EngineFlags {
   readonly?: boolean;
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+export function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  if (/^\d+$/.test(value) && Number(value) <= 256) return Number(value);
+  throw new InvalidArgumentError(`--workers must be a thread count (0 to 256) or "auto", not "${value}"`);
+}
+
+export function parsePolicy(value: string): PolicyName {
+  if (value === 'inline' || value === 'auto' || value === 'offload') return value;
+  throw new InvalidArgumentError(`--policy must be inline, auto or offload, not "${value}"`);
+}
+
+/** Adds --workers and --policy to a command. */
+export function engineOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--workers <n|auto>', 'worker-thread engines for parity work (0: inline only; auto: one per spare core)').argParser(parseWorkers))
+    .addOption(new Option('--policy <name>', 'where parity work runs: inline, auto (offload large operations) or offload').argParser(parsePolicy));
+}
+
+/** The client an array runs its parity work on, and what it is called in output. */
+export interface Engine {
+  readonly ops: AsyncTxClient;
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A client for the flags: with neither flag, the inline path with no worker
+ * threads (stripe buffers still come from the shared arena, so the kernels
+ * run on them in place); with either, worker engines (default 'auto') under
+ * the policy (default 'auto'). close() ends its threads.
+ */
+export function engineFor(flags: EngineFlags): Engine {
+  const none = flags.workers === undefined && flags.policy === undefined;
+  const policy = flags.policy ?? (none ? 'inline' : 'auto');
+  const client = createClient({ workers: flags.workers ?? (none ? 0 : 'auto'), policy });
+  const workers = client.devices().filter((d) => d.name !== 'software').reduce((n, d) => n + d.channels.length, 0);
+  const label = workers === 0 ? 'inline (no workers)' : `${workers} worker${workers === 1 ? '' : 's'}, policy ${policy}`;
+  return { ops: client, label, close: () => client.close() };
+}
+
+/** A buffer from the array's ops (the shared arena when they offer it), given back by the returned function. */
+export function ioBuffer(ops: RaidOps, len: number): { buf: Uint8Array; free: () => void } {
+  if (!ops.allocBlock) return { buf: new Uint8Array(len), free: () => undefined };
+  const buf = ops.allocBlock(len);
+  return { buf, free: () => ops.freeBlock?.(buf) };
 }
 
 /** Prints diagnostics on stderr (stdout stays clean for data and --json). */
@@ -47,20 +101,27 @@ export async function openMembers(paths: readonly string[], readonly: boolean): 
   return out;
 }
 
-/** Opens and assembles; warnings go to stderr. The array owns (and stop() closes) the members. */
+/**
+ * Opens and assembles on the engines the flags ask for; warnings go to
+ * stderr. The array owns (and stop() closes) the members and the client.
+ */
 export async function openArray(paths: readonly string[], flags: ArrayFlags): Promise<Assembled> {
   const readonly = flags.readonly === true;
   const members: Member[] = await openMembers(paths, readonly);
+  const engine = engineFor(flags);
   try {
     const assembled = await assemble(members, {
       readonly,
       force: flags.force === true,
       ownsMembers: true,
+      ops: engine.ops,
+      ownsOps: true,
       log: (msg) => note(flags, msg),
     });
     return assembled;
   } catch (err) {
     await Promise.all(members.map((m) => m.close()));
+    await engine.close();
     throw err;
   }
 }

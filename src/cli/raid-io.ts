@@ -6,7 +6,7 @@
 import { open, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import { ArrayStateError, resync, type RaidArray } from '../raid/index.js';
-import { note, openArray, progress, printJson, type ArrayFlags } from './raid-common.js';
+import { ioBuffer, note, openArray, progress, printJson, type ArrayFlags } from './raid-common.js';
 
 /** Bytes per step: whole chunk rows, about 4 MiB, so large copies are full-stripe writes. */
 function stepFor(array: RaidArray): number {
@@ -41,7 +41,9 @@ export async function raidRead(paths: string[], flags: ReadFlags): Promise<void>
     const out = flags.output === '-' ? null : await open(flags.output, 'w');
     const step = stepFor(array);
     const bar = progress('read', flags);
-    const bufs = [new Uint8Array(step), new Uint8Array(step)];
+    // In the shared arena: members are read straight into them and the engines rebuild lost blocks there in place.
+    const held = [ioBuffer(array.ops, step), ioBuffer(array.ops, step)];
+    const bufs = held.map((h) => h.buf);
     let pending: Promise<unknown> = Promise.resolve();
     try {
       for (let done = 0, i = 0; done < length; done += step, i++) {
@@ -54,8 +56,10 @@ export async function raidRead(paths: string[], flags: ReadFlags): Promise<void>
       }
       await pending;
     } finally {
+      await pending.catch(() => undefined);
       bar.end();
       await out?.close();
+      for (const h of held) h.free();
     }
     if (flags.json) printJson({ read: length, offset: flags.offset, degraded: array.table.degradedCount() > 0 });
   } finally {
@@ -80,7 +84,9 @@ export async function raidWrite(paths: string[], flags: WriteFlags): Promise<voi
     const input = await open(flags.input, 'r');
     const step = stepFor(array);
     const bar = progress('write', flags);
-    const bufs = [new Uint8Array(step), new Uint8Array(step)];
+    // In the shared arena: parity is computed from them in place and they are written to the members as they are.
+    const held = [ioBuffer(array.ops, step), ioBuffer(array.ops, step)];
+    const bufs = held.map((h) => h.buf);
     const fill = async (i: number, at: number): Promise<Uint8Array> => {
       const n = Math.min(step, size - at);
       const b = bufs[i % 2]!.subarray(0, n);
@@ -92,8 +98,9 @@ export async function raidWrite(paths: string[], flags: WriteFlags): Promise<voi
       }
       return b;
     };
+    let next: Promise<Uint8Array> | null = null;
     try {
-      let next = size > 0 ? fill(0, 0) : null;
+      next = size > 0 ? fill(0, 0) : null;
       for (let done = 0, i = 0; done < size; i++) {
         const buf = await next!;
         next = done + buf.length < size ? fill(i + 1, done + buf.length) : null;
@@ -102,8 +109,10 @@ export async function raidWrite(paths: string[], flags: WriteFlags): Promise<voi
         bar.update(done, size);
       }
     } finally {
+      await next?.catch(() => undefined);
       bar.end();
       await input.close();
+      for (const h of held) h.free();
     }
     if (array.errors.length) note(flags, `${array.errors.length} member error(s): ${array.errors.map((e) => e.message).join('; ')}`);
     if (flags.json) printJson({ written: size, offset: flags.offset, errors: array.errors.map((e) => e.message) });

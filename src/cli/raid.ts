@@ -21,7 +21,7 @@ import {
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
 import { registerRaidBench } from './raid-bench.js';
-import { note, openArray, parseBytes, parseOffset, printJson, progress, type ArrayFlags } from './raid-common.js';
+import { engineFor, engineOptions, note, openArray, parseBytes, parseOffset, printJson, progress, type ArrayFlags, type Engine } from './raid-common.js';
 import { raidRead, raidWrite } from './raid-io.js';
 import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid-manage.js';
 
@@ -43,6 +43,7 @@ interface CreateFlags extends ArrayFlags {
 async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
   const layout = parseLayout(flags.level, flags.layout);
   const members: Array<Member | null> = [];
+  let engine: Engine | null = null;
   try {
     for (const p of paths) {
       if (p === 'missing') {
@@ -58,6 +59,7 @@ async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
       // A regular file shorter than --member-size is extended (sparse); devices are used as they are.
       members.push(st.isFile() && flags.memberSize !== undefined ? await FileMember.create(p, flags.memberSize) : await FileMember.open(p));
     }
+    engine = engineFor(flags);
     const array = await create(members, {
       level: flags.level,
       layout,
@@ -66,8 +68,11 @@ async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
       assumeClean: flags.assumeClean === true,
       overwrite: flags.force === true,
       ownsMembers: true,
+      ops: engine.ops,
+      ownsOps: true,
       log: (m) => note(flags, m),
     });
+    engine = null; // the array closes it
     try {
       if (array.needsResync) {
         const bar = progress('initial sync', flags);
@@ -87,6 +92,7 @@ async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
     }
   } catch (err) {
     await Promise.all(members.map((m) => m?.close().catch(() => undefined)));
+    await engine?.close();
     throw err;
   }
 }
@@ -149,7 +155,7 @@ Examples:
 Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupted rebuild (checkpoint kept).`,
     );
 
-  common(raid.command('create').argument('<members...>', "member paths ('missing' leaves a slot empty)"))
+  engineOptions(common(raid.command('create').argument('<members...>', "member paths ('missing' leaves a slot empty)")))
     .description('write md superblocks onto new members (files are created sparse) and compute initial parity')
     .addOption(new Option('--level <n>', 'RAID level: 4, 5 or 6').argParser(parseLevel).makeOptionMandatory())
     .addOption(new Option('--chunk <size>', 'chunk size, a power of two from 4K').argParser(parseBytes).default(512 * 1024, '512K'))
@@ -167,28 +173,28 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .description('assemble (read-only) and describe the array, like mdadm --detail')
     .action((members: string[], flags: ArrayFlags) => raidDetail(members, flags));
 
-  common(raid.command('read').argument('<members...>', 'present members; absent ones are rebuilt from parity'), false)
+  engineOptions(common(raid.command('read').argument('<members...>', 'present members; absent ones are rebuilt from parity'), false))
     .description('copy array bytes to a file')
     .requiredOption('-o, --output <file>', "destination file ('-' for stdout)")
     .addOption(new Option('--offset <bytes>', 'array byte offset').argParser(parseOffset).default(0))
     .addOption(new Option('--length <bytes>', 'bytes to read (default: to the end)').argParser(parseOffset))
     .action((members: string[], flags) => raidRead(members, flags));
 
-  common(raid.command('write').argument('<members...>'), false)
+  engineOptions(common(raid.command('write').argument('<members...>'), false))
     .description('copy a file into the array (any offset; unaligned edges are read-modify-written)')
     .requiredOption('-i, --input <file>', 'source file')
     .addOption(new Option('--offset <bytes>', 'array byte offset').argParser(parseOffset).default(0))
     .action((members: string[], flags) => raidWrite(members, flags));
 
-  common(raid.command('check').argument('<members...>'), false)
+  engineOptions(common(raid.command('check').argument('<members...>'), false))
     .description("verify parity, count mismatched sectors like md's mismatch_cnt (writes nothing)")
     .action((members: string[], flags: ArrayFlags) => raidScrub(members, 'check', flags));
 
-  common(raid.command('repair').argument('<members...>'), false)
+  engineOptions(common(raid.command('repair').argument('<members...>'), false))
     .description('verify parity and rewrite P/Q where they disagree with the data')
     .action((members: string[], flags: ArrayFlags) => raidScrub(members, 'repair', flags));
 
-  common(raid.command('rebuild').argument('<members...>'), false)
+  engineOptions(common(raid.command('rebuild').argument('<members...>'), false))
     .description('rebuild members being recovered (or a spare into a missing slot); resumes from the checkpoint')
     .action((members: string[], flags: ArrayFlags) => raidRebuild(members, flags));
 
@@ -202,7 +208,7 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .requiredOption('--member <path|slot>', 'the member to remove')
     .action((members: string[], flags: ArrayFlags & { member: string }) => raidRemove(members, flags.member, flags));
 
-  common(raid.command('add').argument('<members...>', 'the array members present'), false)
+  engineOptions(common(raid.command('add').argument('<members...>', 'the array members present'), false))
     .description('add a member (created sparse if absent) into a missing slot and rebuild it, or as a spare')
     .requiredOption('--member <path>', 'the new member')
     .option('--no-rebuild', 'only add; run `raid rebuild` later')

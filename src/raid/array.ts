@@ -5,12 +5,14 @@
  * resync.ts; assembly from members in assemble.ts; creation in create.ts.
  */
 import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from './errors.js';
-import { handleRead, handleWrite, type Extent, type StripeEnv } from './handle.js';
+import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
+import { MemberQueue } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type Device, type Slot } from './members_state.js';
 import { defaultRaidOps, type RaidOps } from './ops.js';
-import { StripeCache, type StripeHead } from './stripe.js';
+import { runJobs, stripeJobs } from './requests.js';
+import { StripeCache } from './stripe.js';
 import { encodeSuperblock, formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
 
 export interface RaidArrayOptions {
@@ -28,12 +30,10 @@ export interface RaidArrayOptions {
   readonly log?: (message: string) => void;
   /** Close the members on stop() (assembly from paths sets this). */
   readonly ownsMembers?: boolean;
-}
-
-/** One job of a request: the extents of one stripe head. */
-interface StripeJob {
-  sector: number;
-  extents: Extent[];
+  /** Close `ops` (a client made for this array) on stop(), after the last I/O. */
+  readonly ownsOps?: boolean;
+  /** Largest merged member request: consecutive stripes' I/O to one member goes out as one request up to this size (default 1 MiB). */
+  readonly mergeBytes?: number;
 }
 
 export class RaidArray {
@@ -54,6 +54,8 @@ export class RaidArray {
   private dirtying: Promise<void> | null = null;
   private cleanTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Per member device: its request queue (merging). */
+  private readonly queues = new Map<Member, MemberQueue>();
   readonly env: StripeEnv;
 
   constructor(
@@ -131,10 +133,13 @@ export class RaidArray {
     if (!dev || slot.state === 'faulty' || slot.state === 'missing') {
       throw new MemberIOError(`member ${d} is not available`, d);
     }
+    let q = this.queues.get(dev.member);
+    if (!q) {
+      q = new MemberQueue(dev.member, { maxBytes: this.opts.mergeBytes ?? 1 << 20 });
+      this.queues.set(dev.member, q);
+    }
     try {
-      const at = dev.sb.dataOffset * SECTOR + pos;
-      if (write) await dev.member.write(buf, at);
-      else await dev.member.read(buf, at);
+      await q.submit(write, buf, dev.sb.dataOffset * SECTOR + pos);
     } catch (err) {
       const e = new MemberIOError(`${write ? 'write' : 'read'} error on member ${d} (${dev.member.name}): ${(err as Error).message}`, d, { cause: err });
       this.markFaulty(d, e);
@@ -177,57 +182,6 @@ export class RaidArray {
     }
   }
 
-  /** The stripe heads that [offset, offset+length) of the array touches, in order, with the caller's bytes for each member. */
-  *jobs(user: Uint8Array, offset: number, length: number): Generator<StripeJob> {
-    const cb = this.layout.chunkBytes;
-    const dd = this.layout.dataDisks;
-    const rowBytes = cb * dd;
-    const unit = this.unit;
-    const end = offset + length;
-    let pos = offset;
-    while (pos < end) {
-      const stripe = Math.floor(pos / rowBytes);
-      const rowStart = stripe * rowBytes;
-      const rowEnd = Math.min(end, rowStart + rowBytes);
-      const row = this.layout.row(stripe);
-      for (let u = 0; u * unit < cb; u++) {
-        const extents: Extent[] = [];
-        for (let k = 0; k < dd; k++) {
-          const a = rowStart + k * cb + u * unit;
-          const lo = Math.max(a, pos);
-          const hi = Math.min(a + unit, rowEnd);
-          if (lo < hi) extents.push({ disk: row.dataDisks[k]!, lo: lo - a, hi: hi - a, user, userOffset: lo - offset });
-        }
-        if (extents.length) yield { sector: (stripe * cb + u * unit) / SECTOR, extents };
-      }
-      pos = rowEnd;
-    }
-  }
-
-  /** Runs `fn` on each job's stripe head, as many at once as the cache holds. */
-  async runJobs(jobs: Iterable<StripeJob>, fn: (sh: StripeHead, extents: Extent[]) => Promise<void>): Promise<void> {
-    const active = new Set<Promise<void>>();
-    let error: unknown = null;
-    for (const job of jobs) {
-      if (error) break;
-      const p: Promise<void> = (async () => {
-        const sh = await this.cache.acquire(job.sector);
-        try {
-          await fn(sh, job.extents);
-        } finally {
-          this.cache.release(sh);
-        }
-      })().catch((e: unknown) => {
-        error ??= e;
-      });
-      active.add(p);
-      void p.then(() => active.delete(p));
-      if (active.size >= this.cache.capacity) await Promise.race(active);
-    }
-    await Promise.all(active);
-    if (error) throw error;
-  }
-
   /**
    * Reads `length` bytes at array byte `offset` into `buf` (from `bufOffset`).
    * Data on failed members is rebuilt from parity.
@@ -237,7 +191,7 @@ export class RaidArray {
     this.checkRange(offset, length);
     this.checkUsable();
     const view = buf.subarray(bufOffset, bufOffset + length);
-    await this.runJobs(this.jobs(view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
+    await runJobs(this.cache, stripeJobs(this.layout, this.unit, view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
   }
 
   /**
@@ -252,7 +206,7 @@ export class RaidArray {
     this.inflight++;
     try {
       await this.markDirty();
-      await this.runJobs(this.jobs(data, offset, data.length), (sh, ext) => handleWrite(this.env, sh, ext));
+      await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) => handleWrite(this.env, sh, ext));
       this.writesDone++;
     } finally {
       this.inflight--;
@@ -382,10 +336,12 @@ export class RaidArray {
     await this.markClean();
     this.stopped = true;
     await this.table.settled();
+    this.cache.dispose();
     if (this.opts.ownsMembers) {
       const all = [...this.table.slots.map((s) => s.device), ...this.table.spares].filter((d): d is Device => d !== null);
       await Promise.all(all.map((d) => d.member.close().catch(() => undefined)));
     }
+    if (this.opts.ownsOps) await this.ops.close?.();
   }
 }
 

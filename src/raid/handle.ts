@@ -181,7 +181,8 @@ async function readWholeRow(env: StripeEnv, sh: StripeHead, extents: readonly Ex
     const bad = res.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
     if (bad) continue; // the member is faulty now: plan again without it
-    await finish(env.ops, runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null));
+    const lostData = failed.filter((d) => row.dataIndexOfDisk[d]! >= 0);
+    await finish(env.ops, runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null, lostData));
     for (const d of [row.pd, row.qd]) if (d >= 0) sh.valid[d] = failedSet.has(d) ? sh.valid[d]! : merge(sh.valid[d]!, lo, hi);
     return true;
   }
@@ -221,11 +222,12 @@ export async function handleRead(env: StripeEnv, sh: StripeHead, extents: readon
     const toRead = Array.from({ length: sh.disks }, (_, d) => d).filter((d) => !failedSet.has(d) && !covers(sh.valid[d]!, lo, hi));
     if (!(await readInto(env, sh, toRead, lo, hi))) continue;
     const blocks: StripeBlocks = { level: env.layout.geometry.level, row, views: views(sh, lo, hi), len: hi - lo };
-    let tx = runCompute(env.ops, blocks, failed, null);
+    const lostData = failed.filter((d) => row.dataIndexOfDisk[d]! >= 0);
+    let tx = runCompute(env.ops, blocks, failed, null, lostData);
     const out = degraded.map((e) => ({ disk: e.disk, at: e.lo - lo, user: e.user, userOffset: e.userOffset, len: e.hi - e.lo }));
     tx = runCopies(env.ops, blocks, out, false, tx);
     await finish(env.ops, tx);
-    for (const d of failed) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
+    for (const d of lostData) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
     return;
   }
 }

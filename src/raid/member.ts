@@ -17,6 +17,10 @@ export interface Member {
   read(buf: Uint8Array, position: number): Promise<void>;
   /** Writes all of buf at `position`. */
   write(buf: Uint8Array, position: number): Promise<void>;
+  /** Reads exactly the bytes of `bufs`, one after another, from `position` (one request; optional). */
+  readv?(bufs: readonly Uint8Array[], position: number): Promise<void>;
+  /** Writes all of `bufs`, one after another, at `position` (one request; optional). */
+  writev?(bufs: readonly Uint8Array[], position: number): Promise<void>;
   /** Makes written data durable (fdatasync). */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -40,6 +44,14 @@ export class QueueDepth {
       else this.active--;
     }
   }
+}
+
+/** The buffers left after the first `n` bytes of `bufs` were transferred. */
+function skipBytes(bufs: readonly Uint8Array[], n: number): readonly Uint8Array[] {
+  let i = 0;
+  while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length;
+  if (i === bufs.length) return [];
+  return n === 0 ? bufs.slice(i) : [bufs[i]!.subarray(n), ...bufs.slice(i + 1)];
 }
 
 /** Options for opening a file or block device member. */
@@ -124,6 +136,33 @@ export class FileMember implements Member {
     });
   }
 
+  /** One preadv per call (more only after a short read). */
+  readv(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    return this.queue.run(async () => {
+      let rest = bufs;
+      let pos = position;
+      while (rest.length) {
+        const { bytesRead } = await this.fh.readv(rest as Uint8Array[], pos);
+        if (bytesRead === 0) throw new Error(`short read at byte ${pos} of ${this.name}`);
+        pos += bytesRead;
+        rest = skipBytes(rest, bytesRead);
+      }
+    });
+  }
+
+  /** One pwritev per call (more only after a short write). */
+  writev(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    return this.queue.run(async () => {
+      let rest = bufs;
+      let pos = position;
+      while (rest.length) {
+        const { bytesWritten } = await this.fh.writev(rest as Uint8Array[], pos);
+        pos += bytesWritten;
+        rest = skipBytes(rest, bytesWritten);
+      }
+    });
+  }
+
   sync(): Promise<void> {
     return this.fh.datasync();
   }
@@ -169,6 +208,30 @@ export class MemoryMember implements Member {
     if (position + buf.length > this.data.length) throw new Error(`write past the end of ${this.name}`);
     this.writes++;
     this.data.set(buf, position);
+  }
+
+  async readv(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    await Promise.resolve();
+    if (this.faults.read?.(position, total)) throw new Error(`injected read error at byte ${position} of ${this.name}`);
+    if (position + total > this.data.length) throw new Error(`read past the end of ${this.name}`);
+    this.reads++;
+    for (const b of bufs) {
+      b.set(this.data.subarray(position, position + b.length));
+      position += b.length;
+    }
+  }
+
+  async writev(bufs: readonly Uint8Array[], position: number): Promise<void> {
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    await Promise.resolve();
+    if (this.faults.write?.(position, total)) throw new Error(`injected write error at byte ${position} of ${this.name}`);
+    if (position + total > this.data.length) throw new Error(`write past the end of ${this.name}`);
+    this.writes++;
+    for (const b of bufs) {
+      this.data.set(b, position);
+      position += b.length;
+    }
   }
 
   async sync(): Promise<void> {}

@@ -21,6 +21,10 @@ export type RaidOps = Pick<
 > & {
   /** Allocates a stripe buffer where every engine can use it in place (the shared arena), when offered. */
   allocBlock?(len: number): Uint8Array;
+  /** Gives back a block from allocBlock. */
+  freeBlock?(block: Uint8Array): void;
+  /** Ends the client's engines (an array that owns its ops calls it on stop). */
+  close?(): Promise<void>;
 };
 
 export { TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
@@ -38,4 +42,14 @@ export function allocStripeBuffer(ops: RaidOps, len: number): Uint8Array {
     }
   }
   return new Uint8Array(len);
+}
+
+/** Gives back a buffer from allocStripeBuffer (arena blocks return to the arena). */
+export function freeStripeBuffer(ops: RaidOps, buf: Uint8Array): void {
+  if (typeof ops.freeBlock !== 'function') return;
+  try {
+    ops.freeBlock(buf);
+  } catch {
+    // Not an arena block (allocBlock had failed), or the client is closed: nothing to give back.
+  }
 }

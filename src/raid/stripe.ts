@@ -13,7 +13,7 @@
  *   range of each member's buffer that matches the disk, so a later
  *   read-modify-write of the same stripe reads less.
  */
-import { allocStripeBuffer, type RaidOps } from './ops.js';
+import { allocStripeBuffer, freeStripeBuffer, type RaidOps } from './ops.js';
 
 /** A byte range [lo, hi) inside a unit. */
 export interface Range {
@@ -63,6 +63,15 @@ export class StripeHead {
 
   invalidate(): void {
     this.valid.fill(EMPTY);
+  }
+
+  /** Gives the buffers back (arena blocks return to the arena); the head is empty afterwards. */
+  dispose(): void {
+    this.invalidate();
+    this.bufs.forEach((b, d) => {
+      if (b) freeStripeBuffer(this.ops, b);
+      this.bufs[d] = null;
+    });
   }
 }
 
@@ -150,6 +159,13 @@ export class StripeCache {
   /** Forgets every cached byte (after a member changes state, or before a scrub that must read the disks). */
   invalidateAll(): void {
     for (const sh of this.heads.values()) sh.invalidate();
+  }
+
+  /** Frees every idle head's buffers (the array is stopping; busy heads cannot exist then). */
+  dispose(): void {
+    for (const sh of this.idle.values()) sh.dispose();
+    this.idle.clear();
+    for (const [sector, sh] of this.heads) if (!sh.busy) this.heads.delete(sector);
   }
 
   stats(): StripeCacheStats {

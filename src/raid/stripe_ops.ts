@@ -56,15 +56,18 @@ export function syndromeBlocks(s: StripeBlocks, pick: (disk: number) => Uint8Arr
 }
 
 /**
- * compute: rebuilds the members in `missing` (at most one for RAID-4/5, two
- * for RAID-6) from the others, as ops_run_compute5/6 do.
+ * compute: rebuilds members in `missing` (at most one for RAID-4/5, two for
+ * RAID-6) from the others, as ops_run_compute5/6 do. Only the members in
+ * `want` (default: all missing) must come out right: a read leaves lost P/Q
+ * alone. A P lost beside a data member is rebuilt anyway (the same pass).
  */
-export function runCompute(ops: RaidOps, s: StripeBlocks, missing: readonly number[], depend: Dep): Dep {
-  if (missing.length === 0) return depend;
+export function runCompute(ops: RaidOps, s: StripeBlocks, missing: readonly number[], depend: Dep, want: readonly number[] = missing): Dep {
+  if (missing.length === 0 || want.length === 0) return depend;
   const { row, views, len } = s;
   const n = views.length;
   if (s.level !== 6) {
     const f = missing[0]!;
+    if (!want.includes(f)) return depend;
     const srcs: Uint8Array[] = [];
     for (let d = 0; d < n; d++) if (d !== f) srcs.push(need(views[d], `member ${d}`));
     return ops.asyncXor(need(views[f], 'target'), srcs, 0, len, submit(depend, TxFlags.XorZeroDst));
@@ -89,8 +92,10 @@ export function runCompute(ops: RaidOps, s: StripeBlocks, missing: readonly numb
     row.dataDisks.forEach((d) => d !== f && srcs.push(need(views[d], `member ${d}`)));
     tx = ops.asyncXor(need(views[f], 'target'), srcs, 0, len, submit(tx, TxFlags.XorZeroDst));
   }
-  if (lostP || lostQ) {
-    const blocks = syndromeBlocks(s, (d) => (d === row.pd ? (lostP ? views[d]! : null) : d === row.qd ? (lostQ ? views[d]! : null) : views[d]!));
+  const makeP = lostP && want.includes(row.pd);
+  const makeQ = lostQ && want.includes(row.qd);
+  if (makeP || makeQ) {
+    const blocks = syndromeBlocks(s, (d) => (d === row.pd ? (makeP ? views[d]! : null) : d === row.qd ? (makeQ ? views[d]! : null) : views[d]!));
     tx = ops.asyncGenSyndrome(blocks, 0, len, submit(tx));
   }
   return tx;

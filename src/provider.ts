@@ -8,4 +8,4 @@ export type { Block, Slot, KernelSet } from './kernels/types.js';
 export { activeKernels } from './kernels/index.js';
 export { composeKernels, createWasmKernelSet, kernels, MIN_SCRATCH_BYTES, scalarKernels, type KernelOp } from './kernels/index.js';
 export { Arena, arena, type Region } from './mem/index.js';
-export { arenaDomain, Mapping, MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT, type MappingStats } from './mem/mapping.js';
+export { arenaDomain, Mapping, MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT, type BlockList, type MappingStats } from './mem/mapping.js';

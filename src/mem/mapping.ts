@@ -41,8 +41,12 @@ export const ROLE_IN = 1;
 /** The block is written by the step (copy out after it). */
 export const ROLE_OUT = 2;
 
-/** Gives the role of each block of a step. */
-export interface RoleSource {
+/** A step's blocks, by index, and what the step does with each. */
+export interface BlockList {
+  readonly count: number;
+  /** Block `index`, or null for a null slot. */
+  block(index: number): Uint8Array | null;
+  /** ROLE_IN and/or ROLE_OUT. */
   role(index: number): number;
 }
 
@@ -113,7 +117,7 @@ export class MappingDomain {
   }
 
   /**
-   * Maps a step's blocks. `roles.role(i)` says whether blocks[i] is read,
+   * Maps a step's blocks. `blocks.role(i)` says whether block i is read,
    * written or both; views naming the very same bytes share one bounce block
    * (an in-place xor's dest and source), with their roles combined.
    * @param key the operation object, to find a mapping carried from the parent
@@ -121,10 +125,12 @@ export class MappingDomain {
    *   offsets are the views' byteOffsets), else the mapping.
    * @throws ArenaExhaustedError when a bounce block cannot be allocated (nothing stays allocated).
    */
-  map(blocks: ReadonlyArray<Uint8Array | null>, roles: RoleSource, key: object): Mapping | null {
+  map(blocks: BlockList, key: object): Mapping | null {
+    const n = blocks.count;
     let inPlace = 0;
     let present = 0;
-    for (const view of blocks) {
+    for (let i = 0; i < n; i++) {
+      const view = blocks.block(i);
       if (view === null) continue;
       present++;
       if (this.reaches(view)) inPlace++;
@@ -135,14 +141,14 @@ export class MappingDomain {
       if (carried !== undefined) this.endCarry(carried);
       return null;
     }
-    const offsets = new Array<number>(blocks.length);
+    const offsets = new Array<number>(n);
     const bounces: Bounce[] = [];
     try {
-      for (let i = 0; i < blocks.length; i++) {
-        const view = blocks[i];
+      for (let i = 0; i < n; i++) {
+        const view = blocks.block(i);
         if (view === null) offsets[i] = NULL_OFFSET;
         else if (this.reaches(view)) offsets[i] = view.byteOffset;
-        else offsets[i] = this.bounce(view, roles.role(i), bounces, carried).byteOffset;
+        else offsets[i] = this.bounce(view, blocks.role(i), bounces, carried).byteOffset;
       }
     } catch (err) {
       this.free(bounces);

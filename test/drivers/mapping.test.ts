@@ -2,14 +2,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createArena } from '../../src/mem/index.js';
-import { Mapping, MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT } from '../../src/mem/mapping.js';
+import { Mapping, MappingDomain, NULL_OFFSET, ROLE_IN, ROLE_OUT, type BlockList } from '../../src/mem/mapping.js';
 
 const IN = ROLE_IN;
 const OUT = ROLE_OUT;
 
+function list(blocks: Array<Uint8Array | null>, roles: number[]): BlockList {
+  return { count: blocks.length, block: (i) => blocks[i], role: (i) => roles[i] };
+}
+
 /** Maps, expecting something to be bounced. */
 function map(domain: MappingDomain, blocks: Array<Uint8Array | null>, roles: number[], key: object): Mapping {
-  const m = domain.map(blocks, { role: (i) => roles[i] }, key);
+  const m = domain.map(list(blocks, roles), key);
   assert.ok(m !== null, 'something was bounced');
   return m;
 }
@@ -23,7 +27,7 @@ describe('mapping domain', () => {
   it('uses arena blocks in place: nothing to map when every block is in the arena', () => {
     const { domain, used } = setup();
     const a = domain.arena.allocBlock(100);
-    assert.equal(domain.map([a, null, a.subarray(10, 20)], { role: () => IN }, {}), null);
+    assert.equal(domain.map(list([a, null, a.subarray(10, 20)], [IN, IN, IN]), {}), null);
     assert.equal(used(), 1);
     assert.equal(domain.stats.inPlace, 2);
   });

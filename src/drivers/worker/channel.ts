@@ -13,7 +13,7 @@ import {
   Channel, DmaStatus, HwDescriptor, kernels, OperationError,
   type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
-import { encode, type Encoded } from './encode.js';
+import { Encoded } from './encode.js';
 import { MAX_BLOCKS, RING_LAYOUT_VERSION } from './protocol.js';
 import { MainRing } from './ring.js';
 import { spawnWorker } from './thread.js';
@@ -142,10 +142,10 @@ export class WorkerChannel extends Channel {
    */
   override prepare(op: HwOp, onComplete: CompletionHandler): HwDescriptor | null {
     if (!this.accepts(op)) return null;
-    const enc = encode(op);
+    const enc = new Encoded(op);
     let mapping: Mapping | null;
     try {
-      mapping = this.domain.map(enc.blocks, enc, op);
+      mapping = this.domain.map(enc, op);
     } catch {
       return null;
     }

@@ -1,36 +1,75 @@
 /**
  * Main side: an operation as a ring slot describes it — opcode, arguments,
  * and the block list in the order protocol.ts fixes — and each block's role
- * (read, written) for the mapping layer, computed only when asked (the
- * in-place path never asks).
+ * (read, written) for the mapping layer. Blocks are read from the operation
+ * itself, by index: no list is built per descriptor.
  */
-import { opLength, ROLE_IN, ROLE_OUT, type HwOp } from '../../provider.js';
+import { opLength, ROLE_IN, ROLE_OUT, type BlockList, type HwOp } from '../../provider.js';
 import { Opcode } from './protocol.js';
 
 const IN = ROLE_IN;
 const OUT = ROLE_OUT;
 const INOUT = ROLE_IN | ROLE_OUT;
 
-export class Encoded {
-  constructor(
-    readonly opcode: number,
-    readonly len: number,
-    readonly arg0: number,
-    readonly arg1: number,
-    readonly blocks: ReadonlyArray<Uint8Array | null>,
-  ) {}
+function opcodeOf(op: HwOp): number {
+  switch (op.kind) {
+    case 'memcpy': return Opcode.Memcpy;
+    case 'memset': return Opcode.Memset;
+    case 'xor': return Opcode.Xor;
+    case 'xor_val': return Opcode.XorVal;
+    case 'pq': return Opcode.Pq;
+    case 'pq_val': return Opcode.PqVal;
+    case 'raid6_2data': return Opcode.Raid6TwoData;
+    case 'raid6_datap': return Opcode.Raid6DataP;
+    case 'interrupt': return Opcode.Interrupt;
+  }
+}
+
+export class Encoded implements BlockList {
+  readonly opcode: number;
+  readonly len: number;
+  readonly arg0: number;
+  readonly arg1: number;
+  readonly count: number;
+
+  constructor(readonly op: HwOp) {
+    this.opcode = opcodeOf(op);
+    this.len = opLength(op);
+    this.arg0 = op.kind === 'memset' ? op.value & 0xff : op.kind === 'pq' ? (op.rmw ? 1 : 0) : 'faila' in op ? op.faila : 0;
+    this.arg1 = op.kind === 'raid6_2data' ? op.failb : 0;
+    switch (op.kind) {
+      case 'memcpy': this.count = 2; break;
+      case 'memset': this.count = 1; break;
+      case 'xor': this.count = op.srcs.length + 1; break;
+      case 'xor_val': this.count = op.srcs.length; break;
+      case 'interrupt': this.count = 0; break;
+      default: this.count = op.data.length + 2;
+    }
+  }
+
+  /** Block `i` of the list (protocol.ts, Opcode). */
+  block(i: number): Uint8Array | null {
+    const op = this.op;
+    switch (op.kind) {
+      case 'memcpy': return i === 0 ? op.dest : op.src;
+      case 'memset': return op.dest;
+      case 'xor': return i === 0 ? op.dest : op.srcs[i - 1];
+      case 'xor_val': return op.srcs[i];
+      case 'interrupt': return null;
+      default: return i < op.data.length ? op.data[i] : i === op.data.length ? op.p : op.q;
+    }
+  }
 
   /** Whether the step reads (ROLE_IN) and/or writes (ROLE_OUT) block `i`. */
   role(i: number): number {
-    const n = this.blocks.length;
+    const n = this.count;
     switch (this.opcode) {
       case Opcode.Memcpy:
+      case Opcode.Xor:
+        // When an xor's dest is also a source (an implied source), the mapping merges the roles.
         return i === 0 ? OUT : IN;
       case Opcode.Memset:
         return OUT;
-      case Opcode.Xor:
-        // When dest is also a source (an implied source), the mapping merges the two roles.
-        return i === 0 ? OUT : IN;
       case Opcode.Pq:
         return i < n - 2 ? IN : this.arg0 !== 0 ? INOUT : OUT;
       case Opcode.Raid6TwoData:
@@ -42,29 +81,5 @@ export class Encoded {
       default:
         return IN;
     }
-  }
-}
-
-export function encode(op: HwOp): Encoded {
-  const len = opLength(op);
-  switch (op.kind) {
-    case 'memcpy':
-      return new Encoded(Opcode.Memcpy, len, 0, 0, [op.dest, op.src]);
-    case 'memset':
-      return new Encoded(Opcode.Memset, len, op.value & 0xff, 0, [op.dest]);
-    case 'xor':
-      return new Encoded(Opcode.Xor, len, 0, 0, [op.dest, ...op.srcs]);
-    case 'xor_val':
-      return new Encoded(Opcode.XorVal, len, 0, 0, op.srcs);
-    case 'pq':
-      return new Encoded(Opcode.Pq, len, op.rmw ? 1 : 0, 0, [...op.data, op.p, op.q]);
-    case 'pq_val':
-      return new Encoded(Opcode.PqVal, len, 0, 0, [...op.data, op.p, op.q]);
-    case 'raid6_2data':
-      return new Encoded(Opcode.Raid6TwoData, len, op.faila, op.failb, [...op.data, op.p, op.q]);
-    case 'raid6_datap':
-      return new Encoded(Opcode.Raid6DataP, len, op.faila, 0, [...op.data, op.p, op.q]);
-    case 'interrupt':
-      return new Encoded(Opcode.Interrupt, 0, 0, 0, []);
   }
 }

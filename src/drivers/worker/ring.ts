@@ -63,14 +63,13 @@ export class MainRing {
     r[base + S_OP] = enc.opcode;
     r[base + S_COOKIE] = cookie;
     r[base + S_LEN] = enc.len;
-    r[base + S_NBLOCKS] = enc.blocks.length;
+    r[base + S_NBLOCKS] = enc.count;
     r[base + S_ARG0] = enc.arg0;
     r[base + S_ARG1] = enc.arg1;
     r[base + S_STATUS] = SlotStatus.Pending;
     r[base + S_RESULT] = 0;
     if (offsets === null) {
-      const blocks = enc.blocks;
-      for (let i = 0; i < blocks.length; i++) r[base + S_BLOCKS + i] = blocks[i]?.byteOffset ?? NULL_BLOCK;
+      for (let i = 0; i < enc.count; i++) r[base + S_BLOCKS + i] = enc.block(i)?.byteOffset ?? NULL_BLOCK;
     } else {
       for (let i = 0; i < offsets.length; i++) r[base + S_BLOCKS + i] = offsets[i] < 0 ? NULL_BLOCK : offsets[i];
     }

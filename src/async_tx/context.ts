@@ -14,6 +14,8 @@ export type ChannelChooser = (op: HwOp, tx: TxDescriptor) => Channel | null;
 /** Per-operation counters. */
 export interface OpStats {
   submitted: number;
+  /** Source bytes of the completed ones. */
+  bytes: number;
   completed: number;
   errors: number;
   inline: number;
@@ -25,6 +27,21 @@ export class TxContext {
   closed = false;
   /** Chooses engines; the default keeps everything on the synchronous path. */
   chooseChannel: ChannelChooser = () => null;
+  /**
+   * Hands a step to an engine channel (prepare, submit); false when the channel
+   * refuses it at prepare, and the step then runs inline. The scheduler wraps this.
+   */
+  submitToChannel: (chan: Channel, tx: TxDescriptor, op: HwOp) => boolean = (chan, tx, op) => {
+    const desc = chan.prepare(op, (d) => this.engineCompleted(tx, d));
+    if (desc === null) return false;
+    tx.hw = desc;
+    tx.channel = chan.name;
+    tx.cookie = chan.submit(desc);
+    this.noteQueued(chan);
+    return true;
+  };
+  /** Told how long an inline step took, for the steps that are timed (a sample). */
+  onInlineRun: (op: HwOp, ns: number) => void = () => {};
   /** What to do when an engine reports a descriptor final (failover hooks in here). */
   onEngineCompletion: (tx: TxDescriptor, desc: HwDescriptor) => void = (tx, desc) => {
     tx.cookie = desc.cookie;
@@ -53,7 +70,7 @@ export class TxContext {
   private statsFor(op: string): OpStats {
     let s = this.opStats.get(op);
     if (s === undefined) {
-      s = { submitted: 0, completed: 0, errors: 0, inline: 0, offloaded: 0 };
+      s = { submitted: 0, bytes: 0, completed: 0, errors: 0, inline: 0, offloaded: 0 };
       this.opStats.set(op, s);
     }
     return s;
@@ -68,8 +85,12 @@ export class TxContext {
     this.inFlight.delete(tx);
     const s = this.statsFor(tx.op);
     s.completed++;
-    if (tx.status === DmaStatus.Error) s.errors++;
-    else if (tx.channel === this.softwareChannel.name || tx.channel === '') s.inline++;
+    if (tx.status === DmaStatus.Error) {
+      s.errors++;
+      return;
+    }
+    s.bytes += tx.bytes;
+    if (tx.channel === this.softwareChannel.name || tx.channel === '') s.inline++;
     else s.offloaded++;
   }
 

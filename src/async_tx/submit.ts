@@ -8,7 +8,8 @@
  * - a child starts only after its parent completed; one parent, one child;
  * - using a descriptor as `depend` acknowledges it; an acknowledged parent cannot take a child.
  */
-import { DmaStatus, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
+import { performance } from 'node:perf_hooks';
+import { DmaStatus, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
 import { DependencyFailedError, DependencyMisuseError, InvalidArgumentError, UnknownFlagError } from '../errors.js';
 import type { TxContext } from './context.js';
 
@@ -78,6 +79,8 @@ export class TxDescriptor implements Tx {
   startWhenParentDone: (() => void) | null = null;
   /** The engine descriptor, while one runs this. */
   hw: HwDescriptor | null = null;
+  /** Source bytes of the operation (for statistics). */
+  bytes = 0;
   private callback: TxCallback | null;
   private waiters: Array<() => void> = [];
 
@@ -199,18 +202,12 @@ function afterParent(tx: TxDescriptor, start: () => void): void {
  * A child waiting on a parent is submitted from the client's side when the parent completes.
  */
 export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
-  const submitToChannel = (): void => {
-    const desc = chan.prepare(op, (d) => tx.ctx.engineCompleted(tx, d));
-    if (desc === null) {
-      runOnSoftware(tx, op);
-      return;
-    }
-    tx.hw = desc;
-    tx.channel = chan.name;
-    tx.cookie = chan.submit(desc);
-    tx.ctx.noteQueued(chan);
-  };
   if (!chan.accepts(op)) return false;
+  tx.bytes = opSourceBytes(op);
+  const submitToChannel = (): void => {
+    // A channel may still refuse at prepare (no room to map): the step then runs inline.
+    if (!tx.ctx.submitToChannel(chan, tx, op)) runInline(tx, op);
+  };
   // A step submitted when its parent completes is issued at once (async_tx_run_dependencies):
   // the doorbell the caller rang before has already been rung, and nobody else will.
   const deferred = tx.parent !== null && tx.parent.status === DmaStatus.InProgress;
@@ -220,18 +217,32 @@ export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
 
 /** The synchronous branch: wait for the parent, run the kernel, complete. */
 export function runSynchronously(tx: TxDescriptor, op: HwOp): TxDescriptor {
-  afterParent(tx, () => runOnSoftware(tx, op));
+  tx.bytes = opSourceBytes(op);
+  afterParent(tx, () => runInline(tx, op));
   return tx;
 }
 
-function runOnSoftware(tx: TxDescriptor, op: HwOp): void {
-  const chan = tx.ctx.softwareChannel;
+/** Time one in this many small inline steps (timing every one would cost more than small steps take). */
+const INLINE_SAMPLE = 32;
+/** Steps of at least this many source bytes are always timed. */
+const INLINE_TIME_ALWAYS = 65536;
+let inlineCount = 0;
+
+/**
+ * Runs a step on the software channel now; it completes before this returns.
+ * Also the last resort of failover, which is why it is exported (core-private).
+ */
+export function runInline(tx: TxDescriptor, op: HwOp): void {
+  const ctx = tx.ctx;
+  const chan = ctx.softwareChannel;
   const desc = chan.prepare(op, (d) => {
     tx.cookie = d.cookie;
     tx.complete(d.status, d.result, d.error);
   })!;
   tx.channel = chan.name;
   tx.hw = desc;
-  // The software channel runs the kernel inside submit and completes before it returns.
+  const timed = tx.bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0;
+  const t0 = timed ? performance.now() : 0;
   chan.submit(desc);
+  if (timed) ctx.onInlineRun(op, (performance.now() - t0) * 1e6);
 }

@@ -40,6 +40,8 @@ export class HwDescriptor {
   /** SumCheck bits for validate operations. */
   result = 0;
   error: Error | undefined;
+  /** How long the engine spent running it, ns, when the engine measures that (0: unknown). */
+  serviceNs = 0;
   constructor(
     readonly op: HwOp,
     readonly channel: Channel,
@@ -96,6 +98,17 @@ export abstract class Channel {
    * (dmaengine_terminate_all). Channels that run at once have nothing to fail.
    */
   terminateAll(_error?: Error): void {}
+
+  /**
+   * Stops the engine behind this channel at once (fault injection, a timed-out
+   * descriptor): everything outstanding fails with `error`. Resolves only once
+   * nothing the engine was running can write memory any more, so work re-run
+   * elsewhere is never overwritten by a late result. Channels that run inline
+   * have nothing running between calls, so they only fail what is queued.
+   */
+  async kill(error: Error): Promise<void> {
+    this.terminateAll(error);
+  }
 
   /** Status of a cookie on this channel (dma_async_is_tx_complete). */
   status(cookie: number): DmaStatus {

@@ -69,6 +69,14 @@ export function opOutputs(op: HwOp): Block[] {
   }
 }
 
+/** Whether `a` shares a byte with any of `others` (same memory, intersecting ranges). */
+export function overlapsAny(a: Block, others: readonly Block[]): boolean {
+  for (const b of others) {
+    if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length) return true;
+  }
+  return false;
+}
+
 /**
  * Runs an operation with a kernel set, on the calling thread. Returns the
  * SumCheck result bits (0 for operations that check nothing).

@@ -1,0 +1,222 @@
+/**
+ * The fault-injection device (SPDK's module/accel/error, made a wrapper):
+ * wraps another device and, by seeded probability or by rule, fails
+ * descriptors, delays them, or kills the engine behind the channel while it
+ * runs one. A fault is always reported — a failed descriptor may have
+ * scribbled over its outputs, as a real engine that dies mid-transfer can,
+ * but it never completes as a success with wrong bytes.
+ */
+import {
+  Channel, DmaStatus, HwDescriptor, opOutputs, OperationError,
+  type CompletionHandler, type Device, type HwOp, type HwOpKind,
+} from '../../provider.js';
+
+export type FaultAction = 'fail' | 'delay' | 'crash';
+
+/** A deterministic fault: `action` for the descriptors `match` picks (seq counts this device's descriptors from 0). */
+export interface FaultRule {
+  readonly action: FaultAction;
+  readonly op?: HwOpKind;
+  readonly seq?: number;
+  readonly match?: (op: HwOp, seq: number) => boolean;
+}
+
+export interface FaultOptions {
+  /** Seed of the generator behind the probabilities (default 1). */
+  readonly seed?: number;
+  /** Probability per descriptor of a reported failure. */
+  readonly fail?: number;
+  /** Probability per descriptor of a delay before it runs. */
+  readonly delay?: number;
+  /** [min, max] milliseconds of an injected delay (default [1, 5]). */
+  readonly delayMs?: readonly [number, number];
+  /** Probability per descriptor that the engine is killed while it runs it. */
+  readonly crash?: number;
+  /** Faults by rule, checked before the probabilities. */
+  readonly rules?: readonly FaultRule[];
+}
+
+/** The error a descriptor fails with when the fault device failed it on purpose. */
+export class InjectedFaultError extends OperationError {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** mulberry32: small, seeded, good enough to spread faults. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FaultCounts {
+  failed: number;
+  delayed: number;
+  crashed: number;
+  passed: number;
+}
+
+class FaultDescriptor extends HwDescriptor {
+  inner: HwDescriptor | null = null;
+  timer: NodeJS.Timeout | null = null;
+  constructor(op: HwOp, chan: Channel, onComplete: CompletionHandler, readonly fault: FaultAction | null, readonly delayMs: number) {
+    super(op, chan, onComplete);
+  }
+}
+
+export class FaultChannel extends Channel {
+  private readonly held = new Set<FaultDescriptor>();
+
+  constructor(
+    override readonly device: FaultDevice,
+    index: number,
+    readonly inner: Channel,
+  ) {
+    super(device, index);
+  }
+
+  override get name(): string {
+    return `${this.device.name}(${this.inner.name})`;
+  }
+
+  accepts(op: HwOp): boolean {
+    return this.inner.accepts(op);
+  }
+
+  override prepare(op: HwOp, onComplete: CompletionHandler): HwDescriptor | null {
+    if (!this.accepts(op)) return null;
+    const { action, delayMs } = this.device.decide(op);
+    const outer = new FaultDescriptor(op, this, onComplete, action, delayMs);
+    if (action !== 'fail') {
+      const inner = this.inner.prepare(op, (d) => this.innerDone(outer, d));
+      if (inner === null) return null;
+      outer.inner = inner;
+    }
+    return outer;
+  }
+
+  protected enqueue(desc: HwDescriptor): void {
+    const d = desc as FaultDescriptor;
+    switch (d.fault) {
+      case 'fail':
+        // Like an engine that gave up half way: outputs may be partly written, and it says so.
+        for (const out of opOutputs(d.op)) out.fill(0xee, 0, out.length >> 1);
+        queueMicrotask(() => this.complete(d, DmaStatus.Error, 0, new InjectedFaultError(`${this.name}: injected failure of ${d.op.kind}`)));
+        return;
+      case 'delay':
+        this.held.add(d);
+        d.timer = setTimeout(() => {
+          this.held.delete(d);
+          d.timer = null;
+          this.inner.submit(d.inner!);
+          this.inner.issuePending();
+        }, d.delayMs);
+        return;
+      case 'crash':
+        this.inner.submit(d.inner!);
+        this.inner.issuePending();
+        void this.inner.kill(new InjectedFaultError(`${this.inner.name}: engine killed by fault injection while running ${d.op.kind}`));
+        return;
+      case null:
+        this.inner.submit(d.inner!);
+    }
+  }
+
+  issuePending(): void {
+    this.inner.issuePending();
+  }
+
+  private innerDone(outer: FaultDescriptor, d: HwDescriptor): void {
+    this.complete(outer, d.status, d.result, d.error);
+  }
+
+  override terminateAll(error?: Error): void {
+    const err = error ?? new OperationError(`${this.name}: terminated before it was issued`);
+    for (const d of [...this.held]) {
+      clearTimeout(d.timer!);
+      this.held.delete(d);
+      this.complete(d, DmaStatus.Error, 0, err);
+    }
+    this.inner.terminateAll(err);
+  }
+
+  /** Held descriptors are dropped first, so a delayed one can never run after the kill. */
+  override async kill(error: Error): Promise<void> {
+    for (const d of [...this.held]) {
+      clearTimeout(d.timer!);
+      this.held.delete(d);
+      this.complete(d, DmaStatus.Error, 0, error);
+    }
+    await this.inner.kill(error);
+  }
+}
+
+/** Wraps `inner`: one fault channel per inner channel, same capabilities and limits. */
+export class FaultDevice implements Device {
+  readonly name: string;
+  readonly capabilities: number;
+  readonly limits: Device['limits'];
+  readonly channels: readonly FaultChannel[];
+  readonly counts: FaultCounts = { failed: 0, delayed: 0, crashed: 0, passed: 0 };
+  private readonly random: () => number;
+  private seq = 0;
+
+  constructor(
+    readonly inner: Device,
+    private readonly options: FaultOptions = {},
+  ) {
+    checkFaultOptions(options);
+    this.name = `fault:${inner.name}`;
+    this.capabilities = inner.capabilities;
+    this.limits = inner.limits;
+    this.random = generator(options.seed ?? 1);
+    this.channels = inner.channels.map((c, i) => new FaultChannel(this, i, c));
+  }
+
+  /** What happens to the next descriptor. */
+  decide(op: HwOp): { action: FaultAction | null; delayMs: number } {
+    const seq = this.seq++;
+    const o = this.options;
+    let action: FaultAction | null = null;
+    for (const r of o.rules ?? []) {
+      if ((r.op === undefined || r.op === op.kind) && (r.seq === undefined || r.seq === seq) && (r.match === undefined || r.match(op, seq))) {
+        action = r.action;
+        break;
+      }
+    }
+    // Draw all three every time so one probability does not shift the others' stream.
+    const f = this.random(), dl = this.random(), c = this.random(), span = this.random();
+    if (action === null) action = f < (o.fail ?? 0) ? 'fail' : c < (o.crash ?? 0) ? 'crash' : dl < (o.delay ?? 0) ? 'delay' : null;
+    const [lo, hi] = o.delayMs ?? [1, 5];
+    if (action === 'fail') this.counts.failed++;
+    else if (action === 'crash') this.counts.crashed++;
+    else if (action === 'delay') this.counts.delayed++;
+    else this.counts.passed++;
+    return { action, delayMs: lo + span * (hi - lo) };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** @throws RangeError naming the option when a probability or the delay range is out of range. */
+export function checkFaultOptions(o: FaultOptions): void {
+  for (const k of ['fail', 'delay', 'crash'] as const) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw new RangeError(`faults.${k} must be a probability 0..1, got ${String(v)}`);
+  }
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new RangeError(`faults.seed must be an integer, got ${String(o.seed)}`);
+  if (o.delayMs !== undefined) {
+    const d = o.delayMs;
+    if (!Array.isArray(d) || d.length !== 2 || !(d[0] >= 0) || !(d[1] >= d[0])) {
+      throw new RangeError(`faults.delayMs must be [min, max] milliseconds with 0 ≤ min ≤ max, got ${JSON.stringify(d)}`);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The scheduler: places each operation (cost model + policy), keeps the model
+ * current from what completes, and fails over — an engine's failure, death,
+ * unregistration or timeout re-runs the step on the next best capable device,
+ * ending with the inline path, with its callback still run once, with the
+ * final outcome. Core-private: installed into a TxContext by createClient.
+ */
+import { performance } from 'node:perf_hooks';
+import type { TxContext } from '../async_tx/context.js';
+import { runInline, type TxDescriptor } from '../async_tx/submit.js';
+import { OperationError } from '../errors.js';
+import { DmaStatus, opSourceBytes, type Channel, type Device, type HwDescriptor, type HwOp, type HwOpKind } from '../dmaengine/index.js';
+import { CostModel } from './cost.js';
+import { autoPolicy, engineOf, INLINE, inlinePolicy, offloadPolicy, type PlacementContext, type Policy, type PolicyName } from './policy.js';
+import { Stage } from './stage.js';
+import { CounterTable, newChannelCounters, newOpCounters, type ChannelCounters, type OpCounters } from './stats.js';
+
+export interface SchedulerOptions {
+  readonly policy: PolicyName | Policy;
+  /** An engine descriptor outstanding longer than this fails over (its engine is stopped first). */
+  readonly timeoutMs: number;
+  /** See AutoOptions.mainThreadWeight. */
+  readonly mainThreadWeight?: number;
+}
+
+/** One descriptor out on an engine. */
+interface Attempt {
+  readonly chan: Channel;
+  readonly op: HwOp;
+  readonly kind: HwOpKind;
+  readonly bytes: number;
+  readonly estNs: number;
+  readonly submittedMs: number;
+  readonly stage: Stage | null;
+}
+
+export interface SchedulerStats {
+  readonly policy: string;
+  readonly channels: Record<string, ChannelCounters>;
+  readonly ops: Record<string, OpCounters>;
+  readonly model: ReturnType<CostModel['table']>;
+}
+
+/** Until a round trip is measured: a doorbell, a wake-up and a completion notice. */
+const DEFAULT_OVERHEAD_NS = 30_000;
+/** Main-thread ns to hand one descriptor to an engine and reap it. */
+const HANDOFF_NS = 3_000;
+
+export class Scheduler {
+  readonly model = new CostModel();
+  private readonly policy: Policy;
+  private readonly policyName: string;
+  private readonly attempts = new Map<TxDescriptor, Attempt>();
+  /** Devices a descriptor already failed on. */
+  private readonly tried = new WeakMap<TxDescriptor, Set<Device>>();
+  /** The engine channel each descriptor ran on, for chain stickiness. */
+  private readonly ranOn = new WeakMap<TxDescriptor, Channel>();
+  private readonly queued = new Map<Channel, { ns: number; count: number; busySince: number; lastDoneMs: number }>();
+  private readonly channelCounters = new CounterTable(newChannelCounters);
+  private readonly opCounters = new CounterTable(newOpCounters);
+  private sweep: NodeJS.Timeout | null = null;
+  /** The cheapest an offload can be (overhead + hand-off): smaller inline costs skip the policy. */
+  private minOffloadNs = DEFAULT_OVERHEAD_NS;
+  private readonly weight: number;
+
+  constructor(
+    private readonly ctx: TxContext,
+    /** The client's capable channels for an operation kind, in table order. */
+    private readonly channelsFor: (kind: HwOpKind) => readonly Channel[],
+    private readonly options: SchedulerOptions,
+  ) {
+    this.weight = options.mainThreadWeight ?? 1;
+    if (typeof options.policy === 'function') {
+      this.policy = options.policy;
+      this.policyName = 'custom';
+    } else {
+      this.policyName = options.policy;
+      this.policy =
+        options.policy === 'inline' ? inlinePolicy
+        : options.policy === 'offload' ? offloadPolicy()
+        : autoPolicy(this.model, { mainThreadWeight: this.weight, handoffNs: () => HANDOFF_NS });
+    }
+  }
+
+  /** Seeds a figure: GB/s of an operation on an engine ("inline" for the synchronous path). */
+  seed(engine: string, kind: HwOpKind, gbps: number): void {
+    this.model.seedThroughput(engine, kind, gbps);
+  }
+
+  /** Sets an engine's measured per-descriptor overhead (a doorbell round trip), ns. */
+  setOverhead(engine: string, ns: number): void {
+    this.model.setOverhead(engine, ns);
+    this.minOffloadNs = ns + HANDOFF_NS * this.weight;
+  }
+
+  /** Wires the scheduler into the context's hooks. */
+  install(): void {
+    const ctx = this.ctx;
+    const complete = ctx.onEngineCompletion;
+    ctx.chooseChannel = (op, tx) => this.choose(op, tx);
+    ctx.submitToChannel = (chan, tx, op) => this.submit(chan, tx, op);
+    ctx.onEngineCompletion = (tx, desc) => this.completed(tx, desc, complete);
+    ctx.onInlineRun = (op, ns) => this.inlineRan(op, ns);
+  }
+
+  private place(op: HwOp, tx: TxDescriptor, policy: Policy): Channel | null {
+    const tried = this.tried.get(tx);
+    const channels = this.channelsFor(op.kind).filter(
+      (c) => c.device !== this.ctx.software && (tried === undefined || !tried.has(c.device)) && c.accepts(op),
+    );
+    if (channels.length === 0) return null;
+    const where: PlacementContext = {
+      channels,
+      parentChannel: tx.parent !== null ? (this.ranOn.get(tx.parent) ?? null) : null,
+      queuedNs: (c) => this.queued.get(c)?.ns ?? 0,
+    };
+    return policy(op, where);
+  }
+
+  /** ctx.chooseChannel: the engine for `op`, or null to run it inline. */
+  choose(op: HwOp, tx: TxDescriptor): Channel | null {
+    if (this.policy === inlinePolicy) return null;
+    // Fast path: when running inline costs less than the cheapest hand-off could, skip the policy.
+    if (this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + this.weight) < this.minOffloadNs) return null;
+    return this.place(op, tx, this.policy);
+  }
+
+  /** ctx.submitToChannel: stages what a re-run would need, then hands the step to the engine. */
+  submit(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null = Stage.of(op)): boolean {
+    const desc = chan.prepare(op, (d) => this.ctx.engineCompleted(tx, d));
+    if (desc === null) return false;
+    const kind = op.kind;
+    const bytes = opSourceBytes(op);
+    const engine = engineOf(chan);
+    const estNs = this.model.overheadNs(engine) + this.model.serviceNs(engine, kind, bytes);
+    const now = performance.now();
+    let q = this.queued.get(chan);
+    if (q === undefined) this.queued.set(chan, (q = { ns: 0, count: 0, busySince: now, lastDoneMs: now }));
+    if (q.count === 0) q.busySince = now;
+    q.ns += estNs;
+    q.count++;
+    const counters = this.channelCounters.get(chan.name);
+    if (q.count > counters.queueHighWater) counters.queueHighWater = q.count;
+    this.attempts.set(tx, { chan, op, kind, bytes, estNs, submittedMs: now, stage });
+    this.ranOn.set(tx, chan);
+    tx.hw = desc;
+    tx.channel = chan.name;
+    tx.cookie = chan.submit(desc);
+    this.ctx.noteQueued(chan);
+    this.armSweep();
+    return true;
+  }
+
+  private settle(a: Attempt): number {
+    const q = this.queued.get(a.chan)!;
+    const now = performance.now();
+    q.ns = Math.max(0, q.ns - a.estNs);
+    q.count--;
+    if (q.count === 0) this.channelCounters.get(a.chan.name).busyMs += now - q.busySince;
+    // Service time: from when this step could start (submitted, or the previous one done) until now.
+    const serviceMs = now - Math.max(a.submittedMs, q.lastDoneMs);
+    q.lastDoneMs = now;
+    return serviceMs;
+  }
+
+  /** ctx.onEngineCompletion: observe, then complete — or fail over. */
+  private completed(tx: TxDescriptor, desc: HwDescriptor, complete: (tx: TxDescriptor, desc: HwDescriptor) => void): void {
+    const a = this.attempts.get(tx);
+    // A late result of an attempt already abandoned (timed out, re-run elsewhere) is dropped.
+    if (a === undefined || tx.hw !== desc) return;
+    this.attempts.delete(tx);
+    const serviceMs = this.settle(a);
+    const counters = this.channelCounters.get(a.chan.name);
+    if (desc.status === DmaStatus.Error) {
+      counters.errors++;
+      this.failover(tx, a);
+      return;
+    }
+    counters.ops++;
+    counters.bytes += a.bytes;
+    const engine = engineOf(a.chan);
+    const observedNs = desc.serviceNs > 0 ? desc.serviceNs : serviceMs * 1e6;
+    this.model.observe(engine, a.kind, a.bytes, observedNs);
+    complete(tx, desc);
+  }
+
+  /** Runs a failed step again: on the next best engine not yet tried, else inline. */
+  private failover(tx: TxDescriptor, a: Attempt): void {
+    this.channelCounters.get(a.chan.name).failovers++;
+    this.opCounters.get(a.kind).failovers++;
+    let tried = this.tried.get(tx);
+    if (tried === undefined) this.tried.set(tx, (tried = new Set()));
+    tried.add(a.chan.device);
+    tx.hw = null;
+    a.stage?.restore();
+    const next = this.place(a.op, tx, offloadPolicy());
+    if (next !== null && this.submit(next, tx, a.op, a.stage)) {
+      next.issuePending();
+      return;
+    }
+    // The inline path is the last resort; if it fails too, the descriptor ends with that error.
+    runInline(tx, a.op);
+  }
+
+  /** ctx.onInlineRun: the synchronous path timed a step. */
+  private inlineRan(op: HwOp, ns: number): void {
+    this.model.observe(INLINE, op.kind, opSourceBytes(op), ns);
+  }
+
+  private armSweep(): void {
+    if (this.sweep !== null) return;
+    const period = Math.max(5, Math.min(250, this.options.timeoutMs / 4));
+    this.sweep = setInterval(() => this.expire(), period);
+    this.sweep.unref();
+  }
+
+  /** Fails over every attempt past its deadline, after stopping its engine so no late write can land. */
+  private expire(): void {
+    const now = performance.now();
+    const late = [...this.attempts].filter(([, a]) => now - a.submittedMs > this.options.timeoutMs);
+    if (this.attempts.size === 0 && this.sweep !== null) {
+      clearInterval(this.sweep);
+      this.sweep = null;
+    }
+    const killed = new Set<Channel>();
+    for (const [tx, a] of late) {
+      this.attempts.delete(tx);
+      this.settle(a);
+      tx.hw = null;
+      const counters = this.channelCounters.get(a.chan.name);
+      counters.timeouts++;
+      counters.errors++;
+      const error = new OperationError(`${a.chan.name}: ${a.kind} did not complete within ${this.options.timeoutMs} ms`);
+      const stopped = killed.has(a.chan) ? Promise.resolve() : a.chan.kill(error);
+      killed.add(a.chan);
+      void stopped.then(
+        () => this.failover(tx, a),
+        () => this.failover(tx, a),
+      );
+    }
+  }
+
+  /** Stops the timeout sweep. */
+  close(): void {
+    if (this.sweep !== null) clearInterval(this.sweep);
+    this.sweep = null;
+  }
+
+  stats(): SchedulerStats {
+    return { policy: this.policyName, channels: this.channelCounters.snapshot(), ops: this.opCounters.snapshot(), model: this.model.table() };
+  }
+}

@@ -265,6 +265,11 @@ const DESCRIPTION = 'RAID targets: RAID-6 full-stripe write vs striped write wit
 export function registerRaidBench(program: Command): void {
   benchOptions(program.command('bench-raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
   // `asynctx bench raid …` (npm run bench -- raid): a sub-command of the kernel bench, which is registered first.
+  // Positional options (on the program, which has none, and on bench): what follows `raid` is the raid
+  // bench's, so its --workers is not taken for the kernel bench's own.
   const bench = program.commands.find((c) => c.name() === 'bench');
-  if (bench) benchOptions(bench.command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
+  if (bench) {
+    program.enablePositionalOptions();
+    benchOptions(bench.enablePositionalOptions().command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
+  }
 }

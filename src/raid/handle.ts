@@ -17,7 +17,7 @@ import { ArrayFailedError, MemberIOError } from './errors.js';
 import type { Layout } from './layout.js';
 import type { RaidOps } from './ops.js';
 import { covers, merge, type StripeHead } from './stripe.js';
-import { finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type Copy, type StripeBlocks } from './stripe_ops.js';
+import { done, finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type Copy, type StripeBlocks } from './stripe_ops.js';
 
 /** What a stripe needs from the array around it. */
 export interface StripeEnv {
@@ -128,7 +128,7 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
       rmw = touched.every((d) => !failedSet.has(d)) && rmwReads.length < rcwReads.length;
       toRead = rmw ? rmwReads : rcwReads;
     }
-    if (!(await readInto(env, sh, toRead, lo, hi))) continue;
+    if (toRead.length > 0 && !(await readInto(env, sh, toRead, lo, hi))) continue;
 
     const zeroCopy = !rmw && !mustCompute && uncovered.length === 0;
     const v: Uint8Array[] = views(sh, lo, hi);
@@ -145,7 +145,7 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
       if (!zeroCopy) tx = runCopies(env.ops, blocks, copies, true, tx);
       tx = runReconstruct(env.ops, blocks, tx);
     }
-    await finish(env.ops, tx);
+    if (!done(tx)) await finish(env.ops, tx);
 
     // Members whose buffer now holds their new bytes for [lo, hi).
     const current = new Set<number>([...parity, ...written, ...toRead, ...(mustCompute ? failed : [])]);
@@ -182,7 +182,8 @@ async function readWholeRow(env: StripeEnv, sh: StripeHead, extents: readonly Ex
     if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
     if (bad) continue; // the member is faulty now: plan again without it
     const lostData = failed.filter((d) => row.dataIndexOfDisk[d]! >= 0);
-    await finish(env.ops, runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null, lostData));
+    const tx = runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null, lostData);
+    if (!done(tx)) await finish(env.ops, tx);
     for (const d of [row.pd, row.qd]) if (d >= 0) sh.valid[d] = failedSet.has(d) ? sh.valid[d]! : merge(sh.valid[d]!, lo, hi);
     return true;
   }

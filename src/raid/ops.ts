@@ -27,7 +27,7 @@ export type RaidOps = Pick<
   close?(): Promise<void>;
 };
 
-export { TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
+export { DmaStatus, TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
 
 /** The default: the module-level functions (software path). */
 export const defaultRaidOps: RaidOps = asyncTx as unknown as RaidOps;

@@ -11,7 +11,7 @@
  * RAID-6 blocks are ordered by syndrome slot (md's raid6_d0 walk), P then Q.
  */
 import type { RowMap } from './layout.js';
-import { SumCheck, TxFlags, type RaidOps, type Tx } from './ops.js';
+import { DmaStatus, SumCheck, TxFlags, type RaidOps, type Tx } from './ops.js';
 
 /** A stage's input: the blocks of one stripe range, indexed by member. */
 export interface StripeBlocks {
@@ -155,4 +155,14 @@ export async function runCheck(ops: RaidOps, s: StripeBlocks, depend: Dep): Prom
 /** Waits for the last stage of a chain (nothing to wait for when no stage ran). */
 export async function finish(ops: RaidOps, tx: Dep): Promise<void> {
   if (tx) await ops.waitForAsyncTx(tx);
+}
+
+/**
+ * True when the chain has already completed (the synchronous path ran it):
+ * the stripe goes on without yielding, so its member writes are issued while
+ * the bytes it just computed are still in the CPU's caches, rather than after
+ * every other stripe in flight has computed its own.
+ */
+export function done(tx: Dep): boolean {
+  return tx === null || tx.status === DmaStatus.Complete;
 }

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 // The `asynctx` command. The TypeScript sources are built into dist/ by `npm install`.
+// CommonJS (bin/package.json) so that nothing has started libuv's pool when this line runs: the pool runs every
+// file read and write (4 threads by default), and a RAID verb keeps requests in flight on every member at once,
+// so it is widened here unless the user chose a size. (An ES module entry is read through the pool already.)
+process.env.UV_THREADPOOL_SIZE ??= '16';
 import('../dist/src/cli/main.js').then(
   (cli) => cli.main(process.argv),
   (err) => {

@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { kernels } from '../kernels/index.js';
 import { assemble, create, FileMember, MemberQueue, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
 import { arrayReadPass, arrayWritePass, dropCache, measure, median, memberBytesRequest, stream, stripedRequest, type Sample, type Stripes } from './raid-bench-run.js';
 import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, type Engine, type EngineFlags } from './raid-common.js';
@@ -57,6 +58,22 @@ function fill(b: Uint8Array, seed: number): void {
 
 function alloc(ops: RaidOps, len: number): Uint8Array {
   return ops.allocBlock ? ops.allocBlock(len) : new Uint8Array(len);
+}
+
+/** The kernels the RAID paths run (start-up choice), and a warning when one fell back to scalar though SIMD was measured. */
+function kernelNote(): { used: Record<string, string>; warning: string | null } {
+  const ops = ['genSyndrome', 'xor', 'recov2Data', 'recovDataP', 'memcpy'];
+  const used: Record<string, string> = {};
+  const slow: string[] = [];
+  for (const c of kernels()) {
+    if (!ops.includes(c.op)) continue;
+    used[c.op] = c.impl;
+    if (c.impl === 'scalar' && c.op !== 'memcpy' && 'wasm-simd' in c.mbps) slow.push(`${c.op} (measured wasm-simd ${c.mbps['wasm-simd']} MB/s, scalar ${c.mbps.scalar} MB/s)`);
+  }
+  const warning = slow.length
+    ? `WARNING: the start-up kernel selection picked scalar for ${slow.join(', ')} - the machine was busy while it measured; RAID figures of this run are not representative (rerun, or set ASYNCTX_KERNELS=wasm)`
+    : null;
+  return { used, warning };
 }
 
 function pageCacheNote(memberBytes: number, sync: boolean, cold: boolean): { canHide: boolean; text: string } {
@@ -200,6 +217,7 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       cold: flags.cold === true,
       uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       pageCache: cache,
+      kernels: kernelNote(),
       rows,
       writeCeilingRatio: ceiling / striped,
       writeTarget: 0.8,
@@ -218,7 +236,17 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
 }
 
 function printText(
-  r: { dataBytes: number; requestBytes: number; depth: number; runs: number; minSeconds: number; uvThreadpoolSize: number; pageCache: { text: string }; writeCeilingRatio: number },
+  r: {
+    dataBytes: number;
+    requestBytes: number;
+    depth: number;
+    runs: number;
+    minSeconds: number;
+    uvThreadpoolSize: number;
+    pageCache: { text: string };
+    kernels: { used: Record<string, string>; warning: string | null };
+    writeCeilingRatio: number;
+  },
   rows: readonly Row[],
   perEngine: ReadonlyArray<{ engines: string; writeRatio: number; writeVsCeiling: number; degradedReadRatio: number }>,
   flags: BenchFlags,
@@ -230,6 +258,8 @@ function printText(
       `requests of ${r.requestBytes / 2 ** 20} MiB, ${r.depth} in flight; median of ${r.runs} runs of >= ${r.minSeconds} s; libuv pool ${r.uvThreadpoolSize} threads`,
   );
   out(r.pageCache.text);
+  out(`kernels: ${Object.entries(r.kernels.used).map(([op, impl]) => `${op} ${impl}`).join(', ')}`);
+  if (r.kernels.warning) out(r.kernels.warning);
   out(`${'case'.padEnd(44)} ${'engines'.padEnd(26)} ${'MB/s'.padStart(7)} ${'(min-max)'.padEnd(13)} ${'main CPU'.padStart(8)} ${'process CPU'.padStart(11)}`);
   for (const x of rows) {
     const range = `(${x.mbpsMin.toFixed(0)}-${x.mbpsMax.toFixed(0)})`;

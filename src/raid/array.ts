@@ -8,7 +8,7 @@ import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from
 import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
-import { MemberQueue } from './member_queue.js';
+import { MemberQueue, type MemberQueueStats } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type Device, type Slot } from './members_state.js';
 import { defaultRaidOps, type RaidOps } from './ops.js';
 import { runJobs, stripeJobs } from './requests.js';
@@ -145,6 +145,17 @@ export class RaidArray {
       this.markFaulty(d, e);
       throw e;
     }
+  }
+
+  /** Member requests submitted by stripes, and issued after merging, since assembly (all members). */
+  ioStats(): MemberQueueStats {
+    const out: MemberQueueStats = { requests: 0, issued: 0, bytes: 0 };
+    for (const q of this.queues.values()) {
+      out.requests += q.stats.requests;
+      out.issued += q.stats.issued;
+      out.bytes += q.stats.bytes;
+    }
+    return out;
   }
 
   /** Marks slot `d` faulty (md_error): the array goes on degraded and the superblocks record it. */

@@ -174,6 +174,29 @@ describe('worker channel ring', () => {
     }
   });
 
+  it('kill ends the thread first, then fails what it had not finished with the given error', async () => {
+    const dev = new WorkerDevice({ channels: 1 });
+    const chan = dev.channels[0];
+    const len = 4 << 20;
+    const data = Array.from({ length: 8 }, (_, i) => block(len, i + 1));
+    const p = block(len);
+    const q = new Uint8Array(len); // bounced: its arena copy is freed when the step fails
+    const running = submit(chan, { kind: 'pq', data, p, q, rmw: false });
+    chan.issuePending();
+    const queued = submit(chan, { kind: 'memset', dest: block(64), value: 1 });
+    const killed = new OperationError('killed by the test');
+    await chan.kill(killed);
+    const after = Uint8Array.from(p);
+    for (const d of [await running.done, await queued.done]) {
+      assert.ok(d.status === DmaStatus.Complete || d.error === killed, `${d.op.kind}: complete, or failed with the kill's error`);
+    }
+    assert.equal((await queued.done).error, killed, 'never issued: cannot have completed');
+    for (let i = 0; i < 5; i++) await tick();
+    assert.deepEqual(p, after, 'nothing writes P once kill resolved');
+    assert.ok(chan.failed !== null && !chan.accepts({ kind: 'interrupt' }));
+    await dev.close();
+  });
+
   it('a forced close fails outstanding work with a clear error, and never hangs', async () => {
     const dev = new WorkerDevice({ channels: 2 });
     const len = 1 << 20;

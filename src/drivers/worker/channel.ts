@@ -79,6 +79,8 @@ export class WorkerChannel extends Channel {
   private readonly exited: Promise<void>;
   /** The thread has exited. */
   private gone = false;
+  /** Set by kill (or a forced close): the error outstanding work fails with once the thread is gone. */
+  private killed: Error | null = null;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -107,7 +109,8 @@ export class WorkerChannel extends Channel {
       this.worker.once('exit', (code) => {
         this.gone = true;
         this.holdAlive();
-        this.fail(new OperationError(`${this.name}: worker thread exited (code ${code}) with work outstanding`));
+        // Only now can nothing the thread ran write memory: failing work frees its bounce blocks.
+        this.fail(this.killed ?? new OperationError(`${this.name}: worker thread exited (code ${code}) with work outstanding`));
         resolve();
       });
     });
@@ -315,10 +318,23 @@ export class WorkerChannel extends Channel {
       this.issuePending();
       await this.drained();
       this.ring.stop();
+      await this.exited;
     } else {
-      this.fail(new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`));
-      await this.worker.terminate();
+      await this.kill(new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`));
     }
+  }
+
+  /**
+   * Ends the thread at once. Outstanding work — running, published, queued —
+   * fails with `error`, but only after the thread is gone: nothing it was
+   * running can write memory (a bounce block, a re-run elsewhere) afterwards.
+   * What it completed before it stopped completes normally.
+   */
+  override async kill(error: Error): Promise<void> {
+    this.killed ??= error;
+    this.closing = true;
+    this.holdAlive();
+    await this.worker.terminate();
     await this.exited;
   }
 

@@ -10,7 +10,9 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { MemberQueue, RaidArray } from '../raid/index.js';
+import type { Layout, MemberQueue, RaidArray, RaidOps } from '../raid/index.js';
+import type { Tx } from '../raid/ops.js';
+import { runCompute, runReconstruct, type StripeBlocks } from '../raid/stripe_ops.js';
 
 /** Nanoseconds this thread has run on a CPU (Linux), or null where the kernel does not say. */
 export function threadCpuNs(): number | null {
@@ -162,4 +164,45 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Scratch for the compute-only passes: one chunk-sized block per member, per lane. */
+export type Scratch = ReadonlyArray<ReadonlyArray<Uint8Array>>;
+
+/**
+ * The parity or recovery work of a pass with no I/O, on the array's own
+ * stripe stages: `parity` computes P and Q of every row of every request
+ * from the request's bytes (a full-stripe write's work); `recovery` rebuilds
+ * the data members in `missing` of every row (a degraded read's work; the
+ * rebuilt blocks land in scratch, the data is not touched).
+ */
+export function computePass(
+  ops: RaidOps,
+  layout: Layout,
+  kind: 'parity' | 'recovery',
+  missing: readonly number[],
+  pool: readonly Uint8Array[],
+  step: number,
+  count: number,
+  scratch: Scratch,
+): Promise<void> {
+  const chunk = layout.chunkBytes;
+  const rowData = layout.dataDisks * chunk;
+  return stream(count, scratch.length, async (i, lane) => {
+    const data = pool[i % pool.length]!;
+    const txs: Tx[] = [];
+    for (let r = 0; r * rowData < step; r++) {
+      const row = layout.row((i * step) / rowData + r);
+      const views = scratch[lane]!.map((s, d) => {
+        const k = row.dataIndexOfDisk[d]!;
+        const lost = kind === 'recovery' && missing.includes(d);
+        return k >= 0 && !lost ? data.subarray(r * rowData + k * chunk, r * rowData + (k + 1) * chunk) : s;
+      });
+      const blocks: StripeBlocks = { level: layout.geometry.level, row, views, len: chunk };
+      const lostData = missing.filter((d) => row.dataIndexOfDisk[d]! >= 0);
+      const tx = kind === 'parity' ? runReconstruct(ops, blocks, null) : runCompute(ops, blocks, missing, null, lostData);
+      if (tx) txs.push(tx);
+    }
+    for (const tx of txs) await ops.waitForAsyncTx(tx);
+  });
 }

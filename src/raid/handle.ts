@@ -16,7 +16,7 @@
 import { ArrayFailedError, MemberIOError } from './errors.js';
 import type { Layout } from './layout.js';
 import type { RaidOps } from './ops.js';
-import { covers, merge, type StripeHead } from './stripe.js';
+import { covers, EMPTY, merge, type StripeHead } from './stripe.js';
 import { done, finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type Copy, type StripeBlocks } from './stripe_ops.js';
 
 /** What a stripe needs from the array around it. */
@@ -128,11 +128,10 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
       rmw = touched.every((d) => !failedSet.has(d)) && rmwReads.length < rcwReads.length;
       toRead = rmw ? rmwReads : rcwReads;
     }
+    if (!mustCompute && uncovered.length === 0) return writeFullStripe(env, sh, extents, lo, hi);
     if (toRead.length > 0 && !(await readInto(env, sh, toRead, lo, hi))) continue;
 
-    const zeroCopy = !rmw && !mustCompute && uncovered.length === 0;
     const v: Uint8Array[] = views(sh, lo, hi);
-    if (zeroCopy) for (const e of extents) v[e.disk] = e.user.subarray(e.userOffset + (lo - e.lo), e.userOffset + (lo - e.lo) + len);
     const blocks: StripeBlocks = { level: env.layout.geometry.level, row, views: v, len };
     const copies: Copy[] = extents.map((e) => ({ disk: e.disk, at: e.lo - lo, user: e.user, userOffset: e.userOffset, len: e.hi - e.lo }));
     const written = [...ext.keys()];
@@ -142,22 +141,39 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
       tx = runCopies(env.ops, blocks, copies, true, tx); // biodrain
       tx = runXorIntoParity(env.ops, blocks, written, tx); // reconstruct
     } else {
-      if (!zeroCopy) tx = runCopies(env.ops, blocks, copies, true, tx);
+      tx = runCopies(env.ops, blocks, copies, true, tx);
       tx = runReconstruct(env.ops, blocks, tx);
     }
     if (!done(tx)) await finish(env.ops, tx);
 
     // Members whose buffer now holds their new bytes for [lo, hi).
     const current = new Set<number>([...parity, ...written, ...toRead, ...(mustCompute ? failed : [])]);
-    for (let d = 0; d < sh.disks; d++) {
-      if (zeroCopy && row.dataIndexOfDisk[d]! >= 0) sh.valid[d] = { lo: 0, hi: 0 };
-      else if (current.has(d)) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
-    }
+    for (const d of current) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
     // Computed members are written too: a member being rebuilt gets this stripe's bytes now.
     const targets = new Set<number>([...written, ...parity, ...(mustCompute ? failed : [])]);
     await writeOut(env, sh, targets, (d) => v[d]!, lo);
     return;
   }
+}
+
+/**
+ * A write covering every data member of [lo, hi) (md's full-stripe write
+ * with skip_copy): nothing is read, P/Q are computed straight from the
+ * caller's bytes (no copy into the head), and every member is written. The
+ * head keeps P/Q; its data buffers no longer match the members.
+ */
+async function writeFullStripe(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], lo: number, hi: number): Promise<void> {
+  const row = rowOf(env, sh);
+  const len = hi - lo;
+  const parity = row.qd >= 0 ? [row.pd, row.qd] : [row.pd];
+  const v = new Array<Uint8Array | null>(sh.disks).fill(null);
+  for (const e of extents) v[e.disk] = e.user.subarray(e.userOffset + (lo - e.lo), e.userOffset + (lo - e.lo) + len);
+  for (const d of parity) v[d] = sh.buf(d).subarray(lo, hi);
+  const tx = runReconstruct(env.ops, { level: env.layout.geometry.level, row, views: v, len }, null);
+  if (!done(tx)) await finish(env.ops, tx);
+  for (const e of extents) sh.valid[e.disk] = EMPTY;
+  for (const d of parity) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
+  await writeOut(env, sh, [...extents.map((e) => e.disk), ...parity], (d) => v[d]!, lo);
 }
 
 /**

@@ -55,7 +55,7 @@ describe('asynctx raid --workers / --policy', () => {
       );
       for (const e of out.engines) assert.ok(e.writeRatio > 0 && e.degradedReadRatio > 0);
       assert.ok(out.writeCeilingRatio > 0);
-      assert.equal(out.rows.length, 8);
+      assert.equal(out.rows.length, 12);
       for (const row of out.rows) {
         assert.ok(row.mbps > 0, row.case);
         if (process.platform === 'linux') assert.ok(row.mainThreadCpu !== null && row.mainThreadCpu >= 0 && row.mainThreadCpu <= 1.5, row.case);

@@ -190,17 +190,20 @@ async function readWholeRow(env: StripeEnv, sh: StripeHead, extents: readonly Ex
   for (;;) {
     const failed = failedDisks(env, sh, hi);
     const failedSet = new Set(failed);
-    const v = views(sh, lo, hi);
+    const lostData = failed.filter((d) => row.dataIndexOfDisk[d]! >= 0);
+    // Q is read only when the rebuild needs it: one lost data member with P there is P's xor alone.
+    const skipQ = row.qd >= 0 && lostData.length === 1 && !failedSet.has(row.pd);
+    const v = new Array<Uint8Array | null>(sh.disks).fill(null);
     for (const e of extents) v[e.disk] = e.user.subarray(e.userOffset, e.userOffset + hi - lo);
-    const live = Array.from({ length: sh.disks }, (_, d) => d).filter((d) => !failedSet.has(d));
+    for (const d of [row.pd, row.qd]) if (d >= 0 && !(d === row.qd && skipQ)) v[d] = sh.buf(d).subarray(lo, hi);
+    const live = Array.from({ length: sh.disks }, (_, d) => d).filter((d) => !failedSet.has(d) && v[d] !== null);
     const res = await Promise.allSettled(live.map((d) => env.io(d, false, v[d]!, sh.sector * SECTOR + lo)));
     const bad = res.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
     if (bad) continue; // the member is faulty now: plan again without it
-    const lostData = failed.filter((d) => row.dataIndexOfDisk[d]! >= 0);
     const tx = runCompute(env.ops, { level: env.layout.geometry.level, row, views: v, len: hi - lo }, failed, null, lostData);
     if (!done(tx)) await finish(env.ops, tx);
-    for (const d of [row.pd, row.qd]) if (d >= 0) sh.valid[d] = failedSet.has(d) ? sh.valid[d]! : merge(sh.valid[d]!, lo, hi);
+    for (const d of live) if (d === row.pd || d === row.qd) sh.valid[d] = merge(sh.valid[d]!, lo, hi);
     return true;
   }
 }

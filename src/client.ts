@@ -14,7 +14,12 @@ import {
   type Channel, type ChannelClient, type Device, type DeviceLimits, type HwDescriptor, type HwOp,
 } from './dmaengine/index.js';
 import { WorkerChannel, WorkerDevice, type WorkerChannelOptions, type WorkerChannelStats } from './drivers/worker/index.js';
+import { checkFaultOptions, FaultDevice, type FaultCounts, type FaultOptions } from './drivers/fault/index.js';
 import { InvalidArgumentError } from './errors.js';
+import { kernels } from './kernels/index.js';
+import type { HwOpKind } from './dmaengine/index.js';
+import { Scheduler, type SchedulerStats } from './sched/scheduler.js';
+import { INLINE, type Policy } from './sched/policy.js';
 import { arena } from './mem/arena.js';
 import { arenaDomain, type MappingStats } from './mem/mapping.js';
 
@@ -33,6 +38,18 @@ export interface ClientOptions {
   readonly offloadThreshold?: number;
   /** Tuning of the worker rings (capacity, batch, moderation, spinUs); see WORKER_DEFAULTS. */
   readonly engine?: Partial<WorkerChannelOptions>;
+  /**
+   * An engine descriptor outstanding longer than this many milliseconds fails
+   * over: its engine is stopped first (so no late result lands) and the step
+   * runs again elsewhere. Default 10 000.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Fault injection for tests and drills: wraps every worker channel in the
+   * fault device (`fail`, `delay`, `crash`: probabilities per descriptor;
+   * `delayMs`: [min, max]; `seed`). Faults are always reported, and failed over.
+   */
+  readonly faults?: FaultOptions;
 }
 
 /** What `devices()` reports per device. */
@@ -50,11 +67,21 @@ export interface DeviceInfo {
   }>;
 }
 
-/** What `stats()` reports: the per-operation counters, each worker channel's, and the mapping layer's. */
+/**
+ * What `stats()` reports: the per-operation counters, each worker ring's, the
+ * mapping layer's, and the scheduler's (per channel: operations, bytes, errors,
+ * failovers, timeouts, queue high-water mark, busy time; per operation:
+ * failovers; the cost model's current figures).
+ */
 export interface EngineStats extends ClientStats {
   readonly channels: Record<string, WorkerChannelStats>;
   /** The arena mapping domain's counters: shared by every client of this thread's arena (chains map once across them). */
   readonly mapping: MappingStats;
+  readonly scheduler: SchedulerStats;
+  /** Worker threads started in place of ones that died. */
+  readonly respawned: number;
+  /** Per fault device, what it injected (only with options.faults). */
+  readonly faults?: Record<string, FaultCounts>;
 }
 
 /** A client: the module's functions on its own engines, plus what owning engines takes. */
@@ -105,12 +132,15 @@ export function thresholdPolicy(name: PolicyName, threshold: number, software: D
   }
 }
 
-const OPTION_KEYS = new Set(['workers', 'policy', 'offloadThreshold', 'engine']);
+const OPTION_KEYS = new Set(['workers', 'policy', 'offloadThreshold', 'engine', 'timeoutMs', 'faults']);
 
 interface CheckedOptions {
   workers: number;
   policy: PolicyName | ChannelPolicy;
-  threshold: number;
+  /** Set when the caller fixed a threshold: 'auto' then uses it instead of the cost model. */
+  threshold: number | undefined;
+  timeoutMs: number;
+  faults: FaultOptions | undefined;
   engine: Partial<WorkerChannelOptions>;
 }
 
@@ -127,14 +157,27 @@ function checkOptions(options: unknown): CheckedOptions {
   if (policy !== 'auto' && policy !== 'inline' && policy !== 'offload' && typeof policy !== 'function') {
     throw new InvalidArgumentError(`${fn}: options.policy must be 'auto', 'inline', 'offload' or a function, got ${JSON.stringify(policy)}`);
   }
-  const threshold = o.offloadThreshold ?? 64 * 1024;
-  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0) {
+  const threshold = o.offloadThreshold;
+  if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0)) {
     throw new InvalidArgumentError(`${fn}: options.offloadThreshold must be a non-negative integer, got ${JSON.stringify(threshold)}`);
+  }
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1) || !Number.isFinite(timeoutMs)) {
+    throw new InvalidArgumentError(`${fn}: options.timeoutMs must be a number of milliseconds ≥ 1, got ${JSON.stringify(timeoutMs)}`);
+  }
+  const faults = o.faults as FaultOptions | undefined;
+  if (faults !== undefined) {
+    if (faults === null || typeof faults !== 'object') throw new InvalidArgumentError(`${fn}: options.faults must be an object`);
+    try {
+      checkFaultOptions(faults);
+    } catch (err) {
+      throw new InvalidArgumentError(`${fn}: options.${(err as Error).message}`);
+    }
   }
   const engine = o.engine ?? {};
   if (engine === null || typeof engine !== 'object') throw new InvalidArgumentError(`${fn}: options.engine must be an object`);
   const workers = w === 'auto' ? Math.max(1, availableParallelism() - 1) : w;
-  return { workers, policy: policy as PolicyName | ChannelPolicy, threshold, engine: engine as Partial<WorkerChannelOptions> };
+  return { workers, policy: policy as PolicyName | ChannelPolicy, threshold: threshold as number | undefined, timeoutMs, faults, engine: engine as Partial<WorkerChannelOptions> };
 }
 
 let clients = 0;
@@ -151,40 +194,53 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
   const registry = new DmaRegistry();
   registry.register(ctx.software, { priority: -1 });
   let workers: WorkerDevice | null = null;
+  let closingClient = false;
+  const respawns = new Backoff();
   if (o.workers > 0) {
     try {
       workers = new WorkerDevice({
         ...o.engine,
         channels: o.workers,
-        onChannelFailed: (_chan, _err) => {
-          // A device whose every thread failed leaves the table; its work has failed already.
-          if (workers !== null && workers.channels.every((c) => c.failed !== null)) void registry.unregister(workers).catch(() => {});
+        // A thread that dies is replaced (its work has failed over already), with back-off if it keeps dying.
+        onChannelFailed: (chan) => {
+          if (closingClient || workers === null) return;
+          const device = workers;
+          setTimeout(() => {
+            void device.respawn(chan).then((fresh) => {
+              if (fresh !== null && !closingClient) registry.refresh();
+            });
+          }, respawns.next()).unref();
         },
       });
     } catch (err) {
       if (err instanceof RangeError) throw new InvalidArgumentError(`createClient: options.engine: ${err.message}`);
       throw err;
     }
-    registry.register(workers);
+    registry.register(o.faults !== undefined ? new FaultDevice(workers, o.faults) : workers);
   }
   const table: ChannelClient = registry.attach();
-  const policy = typeof o.policy === 'function' ? o.policy : thresholdPolicy(o.policy, o.threshold, ctx.software);
+  const scheduler = new Scheduler(ctx, (kind) => table.channelsFor(kind), { policy: placement(o, ctx.software), timeoutMs: o.timeoutMs });
+  seedScheduler(scheduler, workers);
 
   // Children's choices, so a parent finishing on an engine can hand its mapping on (mapping.ts).
   const chosen = new WeakMap<TxDescriptor, { op: HwOp; chan: Channel }>();
   ctx.chooseChannel = (op, tx) => {
-    const chan = policy(op, table.channelsFor(op.kind));
+    const chan = scheduler.choose(op, tx);
     if (chan !== null && tx.parent !== null) chosen.set(tx, { op, chan });
     return chan;
   };
+  ctx.submitToChannel = (chan, tx, op) => scheduler.submit(chan, tx, op);
+  ctx.onInlineRun = (op, ns) => scheduler.inlineRan(op, ns);
   const complete = ctx.onEngineCompletion;
-  ctx.onEngineCompletion = (tx: TxDescriptor, desc: HwDescriptor) => {
+  const carryAndComplete = (tx: TxDescriptor, desc: HwDescriptor): void => {
     const next = tx.child !== null ? chosen.get(tx.child) : undefined;
     const carried = next !== undefined && desc.status === DmaStatus.Complete && carry(desc, next.chan, next.op);
     complete(tx, desc);
     // The child's start was queued by complete(); once it ran, a carry it did not take is freed.
     if (carried) queueMicrotask(() => (desc.channel as WorkerChannel).domain.dropCarry(next.op));
   };
+  // The scheduler sees every engine completion first: it fails over errors, and completes the rest.
+  ctx.onEngineCompletion = (tx, desc) => scheduler.completed(tx, desc, carryAndComplete);
 
   const ops = bindOps(ctx);
   const open = <A extends unknown[], R>(fn: string, f: (...a: A) => R) => (...a: A): R => {
@@ -202,11 +258,16 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
     devices: open('devices', () => registry.devices.map((d) => deviceInfo(d, registry))),
     stats: open('stats', (): EngineStats => {
       // Every worker device in the registry, hot-plugged ones included; they share the arena's domain.
-      const engines = registry.devices.filter((d): d is WorkerDevice => d instanceof WorkerDevice);
+      const devices = registry.devices;
+      const engines = devices.map((d) => (d instanceof FaultDevice ? d.inner : d)).filter((d): d is WorkerDevice => d instanceof WorkerDevice);
+      const faults = devices.filter((d): d is FaultDevice => d instanceof FaultDevice);
       return {
         ...contextStats(ctx),
         channels: Object.assign({}, ...engines.map((d) => d.stats())) as Record<string, WorkerChannelStats>,
         mapping: { ...arenaDomain(arena()).stats },
+        scheduler: scheduler.stats(),
+        respawned: engines.reduce((n, d) => n + d.respawned, 0),
+        ...(faults.length > 0 ? { faults: Object.fromEntries(faults.map((d) => [d.name, { ...d.counts }])) } : {}),
       };
     }),
     registry,
@@ -214,6 +275,8 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
       closing ??= (async () => {
         ctx.closed = true;
         await ctx.drain();
+        closingClient = true;
+        scheduler.close();
         table.close();
         // One at a time, re-reading the list: a failing device may leave it meanwhile.
         for (let d = registry.devices[0]; d !== undefined; d = registry.devices[0]) await registry.unregister(d);
@@ -246,4 +309,71 @@ function deviceInfo(d: Device, registry: DmaRegistry): DeviceInfo {
       exclusive: registry.isExclusive(c),
     })),
   };
+}
+
+/** The scheduler's policy from the options: a function, a fixed threshold, or a named policy. */
+function placement(o: CheckedOptions, software: Device): PolicyName | Policy {
+  if (typeof o.policy === 'function') {
+    const user = o.policy;
+    return (op, where) => user(op, where.channels);
+  }
+  if (o.policy === 'auto' && o.threshold !== undefined) {
+    const fixed = thresholdPolicy('auto', o.threshold, software);
+    return (op, where) => fixed(op, where.channels);
+  }
+  return o.policy;
+}
+
+/** Kernel-set operation → the descriptor kind it serves. */
+const KERNEL_FOR_KIND: ReadonlyArray<[string, HwOpKind]> = [
+  ['memcpy', 'memcpy'], ['memset', 'memset'], ['xor', 'xor'], ['xorIsZero', 'xor_val'], ['genSyndrome', 'pq'],
+  ['pqCheck', 'pq_val'], ['recov2Data', 'raid6_2data'], ['recovDataP', 'raid6_datap'],
+];
+
+/**
+ * Seeds the cost model from the start-up kernel benchmark (the same kernels
+ * run inline and in the workers), then measures a doorbell round trip per
+ * worker device in the background.
+ */
+function seedScheduler(scheduler: Scheduler, workers: WorkerDevice | null): void {
+  const table = new Map(kernels().map((k) => [k.op as string, k]));
+  for (const [kernelOp, kind] of KERNEL_FOR_KIND) {
+    const k = table.get(kernelOp);
+    const mbps = k?.mbps[k.impl];
+    if (mbps === undefined || !(mbps > 0)) continue;
+    scheduler.seed(INLINE, kind, mbps / 1000);
+    if (workers !== null) scheduler.seed(workers.name, kind, mbps / 1000);
+  }
+  if (workers !== null) void measureRoundTrip(workers).then((ns) => ns > 0 && scheduler.setOverhead(workers.name, ns));
+}
+
+/** Median submit → completion time of an empty descriptor on a device's first channel, ns (0 if it failed). */
+async function measureRoundTrip(device: WorkerDevice): Promise<number> {
+  const chan = device.channels[0];
+  const once = (): Promise<number> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const d = chan.prepare({ kind: 'interrupt' }, (x) => resolve(x.status === DmaStatus.Complete ? (performance.now() - t0) * 1e6 : -1));
+      if (d === null) return resolve(-1);
+      chan.submit(d);
+      chan.issuePending();
+    });
+  // The first trip includes the thread's start-up.
+  const samples: number[] = [];
+  for (let i = 0; i < 6; i++) samples.push(await once());
+  const good = samples.slice(1).filter((x) => x > 0).sort((a, b) => a - b);
+  return good.length > 0 ? good[good.length >> 1] : 0;
+}
+
+/** Delays between respawns of dying threads: doubling from 10 ms to 5 s, reset after a quiet minute. */
+class Backoff {
+  private delay = 0;
+  private last = 0;
+  next(): number {
+    const now = performance.now();
+    if (now - this.last > 60_000) this.delay = 0;
+    this.last = now;
+    this.delay = Math.min(5000, this.delay === 0 ? 10 : this.delay * 2);
+    return this.delay;
+  }
 }

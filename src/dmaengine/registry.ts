@@ -197,6 +197,11 @@ export class DmaRegistry {
       .flatMap((e) => e.device.channels);
   }
 
+  /** Re-reads every device's channels (a device replaced one) and rebalances the table. */
+  refresh(): void {
+    this.rebalance();
+  }
+
   /**
    * Re-allots every client's channels: each takes, up to what it wants, the
    * capable channels fewest clients already use (ties: preference order), so

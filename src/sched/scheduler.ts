@@ -3,7 +3,7 @@
  * current from what completes, and fails over — an engine's failure, death,
  * unregistration or timeout re-runs the step on the next best capable device,
  * ending with the inline path, with its callback still run once, with the
- * final outcome. Core-private: installed into a TxContext by createClient.
+ * final outcome. Core-private: createClient wires it into a TxContext's hooks.
  */
 import { performance } from 'node:perf_hooks';
 import type { TxContext } from '../async_tx/context.js';
@@ -93,16 +93,6 @@ export class Scheduler {
     this.minOffloadNs = ns + HANDOFF_NS * this.weight;
   }
 
-  /** Wires the scheduler into the context's hooks. */
-  install(): void {
-    const ctx = this.ctx;
-    const complete = ctx.onEngineCompletion;
-    ctx.chooseChannel = (op, tx) => this.choose(op, tx);
-    ctx.submitToChannel = (chan, tx, op) => this.submit(chan, tx, op);
-    ctx.onEngineCompletion = (tx, desc) => this.completed(tx, desc, complete);
-    ctx.onInlineRun = (op, ns) => this.inlineRan(op, ns);
-  }
-
   private place(op: HwOp, tx: TxDescriptor, policy: Policy): Channel | null {
     const tried = this.tried.get(tx);
     const channels = this.channelsFor(op.kind).filter(
@@ -164,7 +154,7 @@ export class Scheduler {
   }
 
   /** ctx.onEngineCompletion: observe, then complete — or fail over. */
-  private completed(tx: TxDescriptor, desc: HwDescriptor, complete: (tx: TxDescriptor, desc: HwDescriptor) => void): void {
+  completed(tx: TxDescriptor, desc: HwDescriptor, complete: (tx: TxDescriptor, desc: HwDescriptor) => void): void {
     const a = this.attempts.get(tx);
     // A late result of an attempt already abandoned (timed out, re-run elsewhere) is dropped.
     if (a === undefined || tx.hw !== desc) return;
@@ -203,7 +193,7 @@ export class Scheduler {
   }
 
   /** ctx.onInlineRun: the synchronous path timed a step. */
-  private inlineRan(op: HwOp, ns: number): void {
+  inlineRan(op: HwOp, ns: number): void {
     this.model.observe(INLINE, op.kind, opSourceBytes(op), ns);
   }
 

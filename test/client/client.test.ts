@@ -54,8 +54,8 @@ describe('createClient options', () => {
     await c.close();
   });
 
-  it("policy 'auto' offloads from 64 KiB of source bytes; 'inline' never", async () => {
-    const auto = createClient({ workers: 1 });
+  it("offloadThreshold fixes 'auto' to a size rule (from 64 KiB of source bytes here); 'inline' never offloads", async () => {
+    const auto = createClient({ workers: 1, offloadThreshold: 65536 });
     const inline = createClient({ workers: 1, policy: 'inline' });
     try {
       const bouncedBefore = auto.stats().mapping.bounced;
@@ -69,7 +69,9 @@ describe('createClient options', () => {
       const s = auto.stats();
       assert.equal(s.ops.xor.inline, 1);
       assert.equal(s.ops.xor.offloaded, 1);
-      assert.equal(s.channels['worker/0'].completed, 1);
+      // The ring also ran the client's start-up round-trip probes; the scheduler counts only operations.
+      assert.ok(s.channels['worker/0'].completed >= 1);
+      assert.equal(s.scheduler.channels['worker/0'].ops, 1);
       assert.equal(s.mapping.bounced - bouncedBefore, 3, 'plain buffers were bounced');
     } finally {
       await Promise.all([auto.close(), inline.close()]);
@@ -143,7 +145,7 @@ describe('hot plug', () => {
     await c.close();
   });
 
-  it('a device registered later is used; one that dies fails its work clearly, and its chain with it', async () => {
+  it('a device registered later is used; when it dies its work fails over and completes, and its chain runs after it', async () => {
     const c = createClient({ workers: 0, policy: 'offload' });
     const extra = new WorkerDevice({ channels: 1, name: 'extra' });
     c.registry.register(extra);
@@ -152,8 +154,10 @@ describe('hot plug', () => {
     const t2 = c.asyncMemcpy(new Uint8Array(len), fill(len, 1), 0, 0, len, { depend: t1 });
     assert.equal(t1.channel, 'extra/0');
     await extra.close(true);
-    await assert.rejects(c.waitForAsyncTx(t1), (e: unknown) => e instanceof OperationError && /extra\/0: the channel was closed/.test(e.message));
-    await assert.rejects(c.waitForAsyncTx(t2), DependencyFailedError);
+    assert.equal((await c.waitForAsyncTx(t1)).status, DmaStatus.Complete);
+    assert.equal((await c.waitForAsyncTx(t2)).status, DmaStatus.Complete);
+    assert.equal(t1.channel, 'software/0', 'the last resort: inline');
+    assert.ok(c.stats().scheduler.channels['extra/0'].failovers >= 1);
     await c.registry.unregister(extra);
     await c.close();
   });

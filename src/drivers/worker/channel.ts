@@ -338,6 +338,11 @@ export class WorkerChannel extends Channel {
     await this.exited;
   }
 
+  /** Resolves once the thread has exited (after a failure, a kill or a close). */
+  whenExited(): Promise<void> {
+    return this.exited;
+  }
+
   /** Resolves once nothing is outstanding (every descriptor completed or failed). */
   private drained(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();

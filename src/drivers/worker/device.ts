@@ -35,6 +35,10 @@ export class WorkerDevice implements Device {
   /** A descriptor's block list holds dest + 255 sources, or 253 data slots + P + Q. */
   readonly limits: DeviceLimits = { maxSources: MAX_BLOCKS - 1, alignment: 1 };
   readonly channels: readonly WorkerChannel[];
+  /** Threads started in place of failed ones. */
+  respawned = 0;
+  private readonly opts: WorkerChannelOptions;
+  private readonly onFailed: (chan: WorkerChannel, error: Error) => void;
   /** The mapping domain its channels share (the arena's): chains across them map once. */
   readonly domain: MappingDomain;
   private readonly scratch: Uint8Array[] = [];
@@ -47,6 +51,8 @@ export class WorkerDevice implements Device {
   constructor(options: WorkerDeviceOptions) {
     const opts = { ...WORKER_DEFAULTS, ...options };
     checkOptions(opts);
+    this.opts = opts;
+    this.onFailed = (c, e) => options.onChannelFailed?.(c, e);
     this.name = options.name ?? 'worker';
     const mem = options.arena ?? defaultArena();
     this.domain = arenaDomain(mem);
@@ -55,13 +61,31 @@ export class WorkerDevice implements Device {
       for (let i = 0; i < opts.channels; i++) {
         const scratch = mem.allocBlock(MIN_SCRATCH_BYTES);
         this.scratch.push(scratch);
-        channels.push(new WorkerChannel(this, i, this.domain, scratch, opts, (c, e) => options.onChannelFailed?.(c, e)));
+        channels.push(new WorkerChannel(this, i, this.domain, scratch, opts, this.onFailed));
       }
     } catch (err) {
       for (const c of channels) void c.close(true);
       throw err;
     }
     this.channels = channels;
+  }
+
+  /**
+   * Starts a new thread in place of a failed channel, with the same index and
+   * scratch block, once the old thread has exited (so nothing it ran can touch
+   * the scratch any more). Returns the new channel; the registry must be
+   * refreshed to put it in the table. Null when the device is closed or the
+   * channel is not one of its failed ones.
+   */
+  async respawn(failed: WorkerChannel): Promise<WorkerChannel | null> {
+    const i = this.channels.indexOf(failed);
+    if (i < 0 || failed.failed === null || this.closed !== null) return null;
+    await failed.whenExited();
+    if (this.closed !== null || this.channels[i] !== failed) return null;
+    const next = new WorkerChannel(this, failed.index, this.domain, this.scratch[i], this.opts, this.onFailed);
+    (this.channels as WorkerChannel[])[i] = next;
+    this.respawned++;
+    return next;
   }
 
   /** Counters per channel. */

@@ -15,7 +15,7 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { kernels } from '../kernels/index.js';
-import { assemble, create, FileMember, MemberQueue, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
+import { assemble, create, DEFAULT_MERGE_BYTES, FileMember, MemberQueue, SECTOR, type MemberQueueStats, type RaidArray, type RaidOps } from '../raid/index.js';
 import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, median, memberBytesRequest, stream, stripedRequest, type Sample, type Stripes } from './raid-bench-run.js';
 import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, type Engine, type EngineFlags } from './raid-common.js';
 
@@ -25,6 +25,7 @@ interface BenchFlags extends EngineFlags {
   chunk: number;
   step: number;
   depth: number;
+  merge: number;
   minTime: number;
   dir?: string;
   runs: number;
@@ -42,6 +43,8 @@ interface Row {
   mbpsMax: number;
   mainThreadCpu: number | null;
   processCpu: number;
+  /** Member requests of the last run: made by stripes (or the reference writers), issued after merging. */
+  memberRequests?: { submitted: number; issued: number; kibPerIssued: number };
 }
 
 /** Fills a block with a cheap pseudo-random pattern (xorshift words), different per seed. */
@@ -120,15 +123,24 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
     const filler = take(flags.chunk);
     const readBufs = Array.from({ length: flags.depth }, () => take(step));
     const scratch = Array.from({ length: flags.depth }, () => Array.from({ length: n }, () => take(flags.chunk)));
-    const stripes: Stripes = { queues: files.map((f) => new MemberQueue(f)), chunk: flags.chunk, dataOffset };
+    const stripes: Stripes = { queues: files.map((f) => new MemberQueue(f, { maxBytes: flags.merge })), chunk: flags.chunk, dataOffset };
     const sync = async () => {
       if (flags.sync) await Promise.all(files.map((f) => f.sync()));
     };
     const open = (ops: RaidOps, degraded = false, readonly = true) =>
-      assemble(degraded ? files.slice(0, n - 2) : files, { ops, readonly }).then((a) => a.array);
-    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>): Promise<Sample> => {
+      assemble(degraded ? files.slice(0, n - 2) : files, { ops, readonly, mergeBytes: flags.merge }).then((a) => a.array);
+    const queueStats = (): MemberQueueStats => {
+      const t = { requests: 0, issued: 0, bytes: 0 };
+      for (const q of stripes.queues) (t.requests += q.stats.requests), (t.issued += q.stats.issued), (t.bytes += q.stats.bytes);
+      return t;
+    };
+    /** Measures `pass`; member requests are counted on the array's queues, or on the reference writers' (`io`). */
+    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>, io = false): Promise<Sample & { io?: MemberQueueStats }> => {
+      const q0 = queueStats();
       try {
-        return await measure(dataBytes, flags.minTime, pass, before);
+        const s = await measure(dataBytes, flags.minTime, pass, before);
+        const q1 = array ? array.ioStats() : queueStats();
+        return array || io ? { ...s, io: { requests: q1.requests - (array ? 0 : q0.requests), issued: q1.issued - (array ? 0 : q0.issued), bytes: q1.bytes - (array ? 0 : q0.bytes) } } : s;
       } finally {
         await array?.stop();
       }
@@ -137,11 +149,12 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
     const cold = async () => {
       if (flags.cold && !(await dropCache(files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
     };
-    const samples = new Map<string, { engines: string; s: Sample[] }>();
-    const record = (name: string, engines: string, s: Sample) => {
+    const samples = new Map<string, { engines: string; s: Sample[]; io?: MemberQueueStats }>();
+    const record = (name: string, engines: string, s: Sample & { io?: MemberQueueStats }) => {
       const key = `${name}\u0000${engines}`;
       if (!samples.has(key)) samples.set(key, { engines, s: [] });
       samples.get(key)!.s.push(s);
+      if (s.io) samples.get(key)!.io = s.io;
     };
     // Untimed: every member block allocated and written once, so each timed pass overwrites (no file-system allocation in it).
     const warm = await open(inline.ops, false, false);
@@ -151,11 +164,11 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       record('striped write, no parity', '-', await timed(null, async () => {
         await stream(count, flags.depth, (i) => stripedRequest(stripes, pool[i % pool.length]!, i * step));
         await sync();
-      }));
+      }, undefined, true));
       record(`striped write, RAID-6 member bytes (${(n / (n - 2)).toFixed(2)}x)`, '-', await timed(null, async () => {
         await stream(count, flags.depth, (i) => memberBytesRequest(stripes, pool[i % pool.length]!, i * step, filler));
         await sync();
-      }));
+      }, undefined, true));
       for (const e of engines) {
         const a = await open(e.ops, false, false);
         record(`raid6 full-stripe write (${n} members)`, e.label, await timed(a, async () => {
@@ -190,7 +203,7 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       }
     }
 
-    const rows: Row[] = [...samples].map(([key, { engines: eng, s }]) => ({
+    const rows: Row[] = [...samples].map(([key, { engines: eng, s, io }]) => ({
       case: key.split('\u0000')[0]!,
       engines: eng,
       mbps: median(s.map((x) => x.mbps)),
@@ -198,6 +211,7 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       mbpsMax: Math.max(...s.map((x) => x.mbps)),
       mainThreadCpu: s[0]!.mainCpu === null ? null : median(s.map((x) => x.mainCpu!)),
       processCpu: median(s.map((x) => x.processCpu)),
+      ...(io && io.issued > 0 ? { memberRequests: { submitted: io.requests, issued: io.issued, kibPerIssued: io.bytes / io.issued / 1024 } } : {}),
     }));
     const find = (prefix: string, eng = '-') => rows.find((r) => r.case.startsWith(prefix) && r.engines === eng)!.mbps;
     const striped = find('striped write, no parity');
@@ -222,6 +236,7 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       dataBytes,
       requestBytes: step,
       depth: flags.depth,
+      mergeBytes: flags.merge,
       runs: flags.runs,
       minSeconds: flags.minTime,
       sync: flags.sync === true,
@@ -251,6 +266,7 @@ function printText(
     dataBytes: number;
     requestBytes: number;
     depth: number;
+    mergeBytes: number;
     runs: number;
     minSeconds: number;
     uvThreadpoolSize: number;
@@ -266,15 +282,16 @@ function printText(
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`);
   out(
     `RAID-6, ${flags.members} members of ${flags.memberSize / 2 ** 20} MiB, chunk ${flags.chunk / 1024}K, ${(r.dataBytes / 1e6).toFixed(0)} MB of data; ` +
-      `requests of ${r.requestBytes / 2 ** 20} MiB, ${r.depth} in flight; median of ${r.runs} runs of >= ${r.minSeconds} s; libuv pool ${r.uvThreadpoolSize} threads`,
+      `requests of ${r.requestBytes / 2 ** 20} MiB, ${r.depth} in flight, member requests merged up to ${r.mergeBytes / 1024} KiB; median of ${r.runs} runs of >= ${r.minSeconds} s; libuv pool ${r.uvThreadpoolSize} threads`,
   );
   out(r.pageCache.text);
   out(`kernels: ${Object.entries(r.kernels.used).map(([op, impl]) => `${op} ${impl}`).join(', ')}`);
   if (r.kernels.warning) out(r.kernels.warning);
-  out(`${'case'.padEnd(44)} ${'engines'.padEnd(26)} ${'MB/s'.padStart(7)} ${'(min-max)'.padEnd(13)} ${'main CPU'.padStart(8)} ${'process CPU'.padStart(11)}`);
+  out(`${'case'.padEnd(44)} ${'engines'.padEnd(26)} ${'MB/s'.padStart(7)} ${'(min-max)'.padEnd(13)} ${'main CPU'.padStart(8)} ${'process CPU'.padStart(11)}  member I/O`);
   for (const x of rows) {
     const range = `(${x.mbpsMin.toFixed(0)}-${x.mbpsMax.toFixed(0)})`;
-    out(`${x.case.padEnd(44)} ${x.engines.padEnd(26)} ${x.mbps.toFixed(0).padStart(7)} ${range.padEnd(13)} ${pct(x.mainThreadCpu).padStart(8)} ${pct(x.processCpu).padStart(11)}`);
+    const io = x.memberRequests ? `${x.memberRequests.submitted} -> ${x.memberRequests.issued} requests, ${x.memberRequests.kibPerIssued.toFixed(0)} KiB each` : '';
+    out(`${x.case.padEnd(44)} ${x.engines.padEnd(26)} ${x.mbps.toFixed(0).padStart(7)} ${range.padEnd(13)} ${pct(x.mainThreadCpu).padStart(8)} ${pct(x.processCpu).padStart(11)}  ${io}`);
   }
   out(`I/O ceiling of a RAID-6 write (member-bytes / striped): ${r.writeCeilingRatio.toFixed(2)}`);
   for (const e of perEngine) {
@@ -293,6 +310,7 @@ function benchOptions(cmd: Command): Command {
     .addOption(new Option('--chunk <size>', 'chunk size').argParser(parseBytes).default(512 << 10, '512K'))
     .addOption(new Option('--step <size>', 'bytes per request (rounded to whole rows)').argParser(parseBytes).default(4 << 20, '4M'))
     .addOption(new Option('--depth <n>', 'requests in flight').argParser(Number).default(4))
+    .addOption(new Option('--merge <size>', 'largest merged member request, for the array and the references alike').argParser(parseBytes).default(DEFAULT_MERGE_BYTES, '1M'))
     .addOption(new Option('--runs <n>', 'repetitions (the median is reported)').argParser(Number).default(3))
     .addOption(new Option('--min-time <seconds>', 'repeat each pass until this much time has passed').argParser(Number).default(1))
     .addOption(new Option('--workers <n|auto>', 'worker engines for the second set of rows (0: inline only)').argParser(parseWorkers).default('auto'))

@@ -32,7 +32,7 @@ export interface RaidArrayOptions {
   readonly ownsMembers?: boolean;
   /** Close `ops` (a client made for this array) on stop(), after the last I/O. */
   readonly ownsOps?: boolean;
-  /** Largest merged member request: consecutive stripes' I/O to one member goes out as one request up to this size (default 1 MiB). */
+  /** Largest merged member request: consecutive stripes' I/O to one member goes out as one request up to this size (default DEFAULT_MERGE_BYTES, 1 MiB). */
   readonly mergeBytes?: number;
 }
 
@@ -135,7 +135,7 @@ export class RaidArray {
     }
     let q = this.queues.get(dev.member);
     if (!q) {
-      q = new MemberQueue(dev.member, { maxBytes: this.opts.mergeBytes ?? 1 << 20 });
+      q = new MemberQueue(dev.member, { maxBytes: this.opts.mergeBytes });
       this.queues.set(dev.member, q);
     }
     try {

@@ -7,7 +7,7 @@ export * from './superblock.js';
 export { Algorithm, Layout, layoutName, parseLayout, parityDisks, validateGeometry, type Geometry, type RowMap } from './layout.js';
 export { FileMember, MemoryMember, QueueDepth, type Member, type FileMemberOptions, type MemoryFaults } from './member.js';
 export { defaultRaidOps, type RaidOps } from './ops.js';
-export { MemberQueue, type MemberQueueOptions, type MemberQueueStats } from './member_queue.js';
+export { DEFAULT_MERGE_BYTES, MemberQueue, type MemberQueueOptions, type MemberQueueStats } from './member_queue.js';
 export { RaidArray, type RaidArrayOptions } from './array.js';
 export type { Slot, SlotState, Device } from './members_state.js';
 export { assemble, readSuperblock, type AssembleOptions, type Assembled } from './assemble.js';

@@ -13,8 +13,11 @@
  */
 import type { Member } from './member.js';
 
+/** The default largest merged request: 1 MiB, about the block layer's max_sectors_kb on common devices. */
+export const DEFAULT_MERGE_BYTES = 1 << 20;
+
 export interface MemberQueueOptions {
-  /** Largest merged request, and the batch size that is issued without waiting for the turn to end (default 4 MiB). */
+  /** Largest merged request, and the batch size that is issued without waiting for the turn to end (default DEFAULT_MERGE_BYTES). */
   readonly maxBytes?: number;
   /** Most buffers in one vectored request (default 1024, Linux's IOV_MAX). */
   readonly maxSegments?: number;
@@ -48,7 +51,7 @@ export class MemberQueue {
     readonly member: Member,
     opts: MemberQueueOptions = {},
   ) {
-    this.maxBytes = opts.maxBytes ?? 4 << 20;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MERGE_BYTES;
     this.maxSegments = opts.maxSegments ?? 1024;
   }
 

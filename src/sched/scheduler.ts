@@ -212,8 +212,11 @@ export class Scheduler {
       clearInterval(this.sweep);
       this.sweep = null;
     }
-    const killed = new Set<Channel>();
+    // One kill per channel; every late attempt on it waits for that kill before it re-runs.
+    const killed = new Map<Channel, Promise<void>>();
     for (const [tx, a] of late) {
+      // Killing one channel fails (and fails over) other attempts at once: skip those already settled.
+      if (this.attempts.get(tx) !== a) continue;
       this.attempts.delete(tx);
       this.settle(a);
       tx.hw = null;
@@ -221,8 +224,8 @@ export class Scheduler {
       counters.timeouts++;
       counters.errors++;
       const error = new OperationError(`${a.chan.name}: ${a.kind} did not complete within ${this.options.timeoutMs} ms`);
-      const stopped = killed.has(a.chan) ? Promise.resolve() : a.chan.kill(error);
-      killed.add(a.chan);
+      let stopped = killed.get(a.chan);
+      if (stopped === undefined) killed.set(a.chan, (stopped = a.chan.kill(error)));
       void stopped.then(
         () => this.failover(tx, a),
         () => this.failover(tx, a),

@@ -93,7 +93,9 @@ export class FaultChannel extends Channel {
     if (!this.accepts(op)) return null;
     const { action, delayMs } = this.device.decide(op);
     const outer = new FaultDescriptor(op, this, onComplete, action, delayMs);
-    if (action !== 'fail') {
+    // A delayed descriptor is prepared on the inner channel only when it is let go, so one
+    // dropped while held (kill) leaves nothing mapped behind.
+    if (action !== 'fail' && action !== 'delay') {
       const inner = this.inner.prepare(op, (d) => this.innerDone(outer, d));
       if (inner === null) return null;
       outer.inner = inner;
@@ -114,7 +116,12 @@ export class FaultChannel extends Channel {
         d.timer = setTimeout(() => {
           this.held.delete(d);
           d.timer = null;
-          this.inner.submit(d.inner!);
+          const inner = this.inner.prepare(d.op, (x) => this.innerDone(d, x));
+          if (inner === null) {
+            this.complete(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${this.inner.name} refused a delayed ${d.op.kind}`));
+            return;
+          }
+          this.inner.submit(inner);
           this.inner.issuePending();
         }, d.delayMs);
         return;
@@ -162,7 +169,6 @@ export class FaultDevice implements Device {
   readonly name: string;
   readonly capabilities: number;
   readonly limits: Device['limits'];
-  readonly channels: readonly FaultChannel[];
   readonly counts: FaultCounts = { failed: 0, delayed: 0, crashed: 0, passed: 0 };
   private readonly random: () => number;
   private seq = 0;
@@ -176,7 +182,17 @@ export class FaultDevice implements Device {
     this.capabilities = inner.capabilities;
     this.limits = inner.limits;
     this.random = generator(options.seed ?? 1);
-    this.channels = inner.channels.map((c, i) => new FaultChannel(this, i, c));
+  }
+
+  private wrapped = new Map<Channel, FaultChannel>();
+
+  /** One fault channel per inner channel — re-read each time, as the inner device may replace one. */
+  get channels(): readonly FaultChannel[] {
+    const inner = this.inner.channels;
+    if (inner.length !== this.wrapped.size || inner.some((c) => !this.wrapped.has(c))) {
+      this.wrapped = new Map(inner.map((c, i) => [c, this.wrapped.get(c) ?? new FaultChannel(this, i, c)]));
+    }
+    return [...this.wrapped.values()];
   }
 
   /** What happens to the next descriptor. */

@@ -283,7 +283,8 @@ export class WorkerChannel extends Channel {
     }
     ring.published = ring.written = ring.reaped;
     lost.push(...this.overflow.splice(0));
-    if (!this.closing || lost.length > 0) this.onFailure(this, error);
+    // A close is not a failure unless it lost work; a kill (fault, timeout) always is: the device may replace the thread.
+    if (!this.closing || this.killed !== null || lost.length > 0) this.onFailure(this, error);
     for (const d of lost) this.finish(d, DmaStatus.Error, 0, error);
   }
 
@@ -320,7 +321,9 @@ export class WorkerChannel extends Channel {
       this.ring.stop();
       await this.exited;
     } else {
-      await this.kill(new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`));
+      this.killed ??= new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`);
+      await this.worker.terminate();
+      await this.exited;
     }
   }
 

@@ -4,6 +4,7 @@
  * scalar reference and Buffer.copy as yardsticks, and a peer row for
  * @ronomon/reed-solomon when it is installed.
  */
+import { printPolicyBench, runPolicyBench } from './bench-policy.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../kernels/index.js';
 import { BENCH_OPS, runBench, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
@@ -49,6 +50,7 @@ interface BenchFlags {
   modes?: BenchMode[];
   peer: boolean;
   offload?: boolean;
+  policy?: boolean;
   workers?: number;
 }
 
@@ -78,6 +80,7 @@ function textRow(r: BenchRow): string {
 
 async function bench(flags: BenchFlags): Promise<void> {
   if (flags.offload) return offloadBench(flags);
+  if (flags.policy) return policyBench(flags);
   const plan = planFor(flags);
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const emit = flags.json ? (r: BenchRow) => out(JSON.stringify(r)) : (r: BenchRow) => out(textRow(r));
@@ -102,6 +105,16 @@ async function bench(flags: BenchFlags): Promise<void> {
   }
 }
 
+/** `asynctx bench --policy`: the scheduler's targets, as a table (or JSON rows) and verdicts. */
+async function policyBench(flags: BenchFlags): Promise<void> {
+  const workers = flags.workers ?? 2;
+  const result = await runPolicyBench({ workers, quick: flags.quick === true });
+  if (flags.json) {
+    for (const row of result.rows) process.stdout.write(`${JSON.stringify({ ...row, workers })}\n`);
+    for (const v of result.verdicts) process.stdout.write(`${JSON.stringify({ verdict: v.name, value: v.value, target: v.target, met: v.met })}\n`);
+  } else printPolicyBench(result, workers);
+}
+
 /** Registers `asynctx bench` on the program. */
 export function registerBench(program: Command): void {
   program
@@ -115,7 +128,8 @@ export function registerBench(program: Command): void {
     .option('--modes <list>', 'hot, cold or both (default)', parseModes)
     .option('--no-peer', `skip the ${PEER_NAME} peer row`)
     .option('--offload', 'measure the worker engines instead: P+Q offload vs inline, main-thread CPU per op, round trip')
-    .option('--workers <n>', 'worker threads for --offload (default 2)', (v: string) => {
+    .option('--policy', "measure the scheduler instead: 'auto' vs the fixed inline and offload policies per size class")
+    .option('--workers <n>', 'worker threads for --offload and --policy (default 2)', (v: string) => {
       try {
         return parseWorkers(v);
       } catch (err) {

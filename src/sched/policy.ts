@@ -46,7 +46,7 @@ export function offloadCost(model: CostModel, op: HwOp, chan: Channel, where: Pl
 }
 
 export function autoPolicy(model: CostModel, options: AutoOptions = {}): Policy {
-  const weight = options.mainThreadWeight ?? 1;
+  const weight = options.mainThreadWeight ?? 4;
   const handoff = options.handoffNs ?? (() => 3000);
   return (op, where) => {
     const bytes = opSourceBytes(op);

@@ -43,6 +43,13 @@ export interface SchedulerStats {
 
 /** Until a round trip is measured: a doorbell, a wake-up and a completion notice. */
 const DEFAULT_OVERHEAD_NS = 30_000;
+/**
+ * How much a nanosecond of main-thread time counts against a nanosecond of
+ * waiting: inline work blocks the event loop — every timer, socket and
+ * callback of the process waits behind it — so it costs more than the same
+ * time spent on another thread.
+ */
+const DEFAULT_MAIN_THREAD_WEIGHT = 8;
 /** Main-thread ns to hand one descriptor to an engine and reap it. */
 const HANDOFF_NS = 3_000;
 
@@ -69,7 +76,7 @@ export class Scheduler {
     private readonly channelsFor: (kind: HwOpKind) => readonly Channel[],
     private readonly options: SchedulerOptions,
   ) {
-    this.weight = options.mainThreadWeight ?? 1;
+    this.weight = options.mainThreadWeight ?? DEFAULT_MAIN_THREAD_WEIGHT;
     if (typeof options.policy === 'function') {
       this.policy = options.policy;
       this.policyName = 'custom';

@@ -140,6 +140,7 @@ export class FaultChannel extends Channel {
   }
 
   private innerDone(outer: FaultDescriptor, d: HwDescriptor): void {
+    outer.serviceNs = d.serviceNs;
     this.complete(outer, d.status, d.result, d.error);
   }
 

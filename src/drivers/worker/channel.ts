@@ -226,6 +226,7 @@ export class WorkerChannel extends Channel {
       ring.reaped = (n + 1) | 0;
       if (ring.ok(n)) {
         if (d.mapping !== null) this.domain.unmap(d.mapping);
+        d.serviceNs = ring.serviceNs(n);
         this.finish(d, DmaStatus.Complete, ring.result(n));
       } else {
         this.finish(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${d.op.kind} failed in the worker: ${ring.errorText(n)}`));

@@ -40,7 +40,7 @@
  */
 
 /** Bump when the layout or a rule below changes. */
-export const RING_LAYOUT_VERSION = 2;
+export const RING_LAYOUT_VERSION = 3;
 
 // Header words.
 /** RING_LAYOUT_VERSION, written first by the main thread. */
@@ -99,8 +99,10 @@ export const S_ARG1 = 5;
 export const S_STATUS = 6;
 /** Written by the worker: SumCheck bits of a validate op. */
 export const S_RESULT = 7;
+/** Written by the worker: nanoseconds the kernel ran (capped at 2^31 − 1), so the scheduler's cost model sees engine time, not main-thread latency. */
+export const S_SERVICE_NS = 8;
 /** Block list: arena byte offsets (read as u32), NULL_BLOCK for a null slot. */
-export const S_BLOCKS = 8;
+export const S_BLOCKS = 9;
 /** Most entries in a block list: 253 data slots + P + Q, or dest + 255 sources. */
 export const MAX_BLOCKS = 256;
 /** On error, the worker writes the message's UTF-8 bytes here (length in S_RESULT). */

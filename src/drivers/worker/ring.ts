@@ -7,7 +7,7 @@
 import type { Encoded } from './encode.js';
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
-  NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP, S_RESULT,
+  NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS,
   S_STATUS, slotBase, SlotStatus,
 } from './protocol.js';
 
@@ -68,6 +68,7 @@ export class MainRing {
     r[base + S_ARG1] = enc.arg1;
     r[base + S_STATUS] = SlotStatus.Pending;
     r[base + S_RESULT] = 0;
+    r[base + S_SERVICE_NS] = 0;
     if (offsets === null) {
       for (let i = 0; i < enc.count; i++) r[base + S_BLOCKS + i] = enc.block(i)?.byteOffset ?? NULL_BLOCK;
     } else {
@@ -119,6 +120,11 @@ export class MainRing {
   /** The SumCheck result of completed slot counter `n`. */
   result(n: number): number {
     return this.i32[slotBase(n, this.capacity) + S_RESULT];
+  }
+
+  /** Nanoseconds the kernel of completed slot counter `n` ran. */
+  serviceNs(n: number): number {
+    return this.i32[slotBase(n, this.capacity) + S_SERVICE_NS];
   }
 
   /** The worker's message for failed slot counter `n`. */

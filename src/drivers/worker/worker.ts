@@ -15,7 +15,7 @@ import {
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
   H_STOP, H_TAIL, H_VERSION, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
-  S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
+  S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
 } from './protocol.js';
 
 /** The main thread's per-operation choice, rebuilt here on the arena (with this worker's scratch). */
@@ -89,7 +89,9 @@ function writeError(ring: Int32Array, base: number, message: string): void {
 /** Runs the slot at `tail`: status and result are written with plain stores, published by TAIL. */
 function runSlot(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): void {
   try {
+    const t0 = performance.now();
     const result = runOp(kernels, decode(ring, base, buffer));
+    ring[base + S_SERVICE_NS] = Math.min(0x7fffffff, Math.round((performance.now() - t0) * 1e6));
     ring[base + S_RESULT] = result;
     ring[base + S_STATUS] = SlotStatus.Complete;
   } catch (err) {

@@ -5,19 +5,21 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerRaid } from './raid.js';
+import { registerStats } from './stats.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('asynctx')
     .description(
-      'Asynchronous memory transforms (memcpy, xor, RAID-6 P+Q and recovery) offloaded to\n' +
+      'Asynchronous memory transforms (memcpy, xor, RAID-6 P+Q and recovery) offloaded to ' +
         'WebAssembly SIMD kernels and worker-thread engines, and an md-compatible RAID-5/6.',
     )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerBench(program);
   registerRaid(program);
+  registerStats(program);
   return program;
 }
 

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
 import { registerRaid } from './raid.js';
 import { registerStats } from './stats.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerRaid(program);
   registerStats(program);
+  registerDemo(program);
   return program;
 }
 

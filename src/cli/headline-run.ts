@@ -1,0 +1,243 @@
+/**
+ * The measuring half of `asynctx bench headline`: the async_tx paper's
+ * experiment (md raid5 under tiobench, offload engines against the synchronous
+ * path) on our arrays. Per level, one set of member files; per request size,
+ * several concurrent streams (tiobench's threads, one request in flight each);
+ * per run, every case once with the inline client and once with worker engines
+ * under policy 'auto', interleaved so both see the same machine load.
+ *
+ * Timing and CPU come from raid-bench-run's measure(): wall time of the pass
+ * only, the main thread's own CPU (schedstat of this thread) and the process's.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
+import { dropCache, measure, median, type Sample } from './raid-bench-run.js';
+import { engineFor, type Engine } from './raid-common.js';
+
+export const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
+export type CaseName = (typeof CASES)[number];
+export type PolicyLabel = 'inline' | 'auto';
+
+export interface HeadlinePlan {
+  /** RAID levels with their member counts. */
+  readonly levels: ReadonlyArray<{ level: 5 | 6; members: number }>;
+  /** Request sizes of the streaming cases. */
+  readonly blockSizes: readonly number[];
+  /** Concurrent streams (tiobench threads), one request in flight each. */
+  readonly streams: number;
+  readonly runs: number;
+  /** Array data bytes per level (the member files hold this much data); 128 KiB passes cover all of it. */
+  readonly dataBytes: number;
+  readonly chunk: number;
+  readonly workers: number | 'auto';
+  /** Drop the member files from the page cache before each read pass (and sync after each write pass). */
+  readonly cold: boolean;
+  readonly dir?: string;
+  /** Called once per measured sample, for progress output. */
+  readonly onSample?: (label: string) => void;
+}
+
+export interface HeadlineRow {
+  case: CaseName;
+  level: 5 | 6;
+  blockBytes: number;
+  policy: PolicyLabel;
+  /** Median of the runs, data bytes / s / 1e6 (resync and check: array data covered per second). */
+  mbps: number;
+  mbpsMin: number;
+  mbpsMax: number;
+  /** Median main-thread CPU share (0..1), null where the OS does not say. */
+  mainThreadCpu: number | null;
+  /** Median whole-process CPU (cores busy: workers and libuv's pool included). */
+  processCpu: number;
+  runs: number;
+  /** What the engine was: "inline (no workers)" or "N workers, policy auto". */
+  engines: string;
+}
+
+export interface HeadlineResult {
+  rows: HeadlineRow[];
+  pageCache: { canHide: boolean; memberBytes: number; freeRam: number; totalRam: number; cold: boolean; text: string };
+  seconds: number;
+}
+
+/** xorshift words, distinct per seed: request data made once, before timing. */
+function fill(b: Uint8Array, seed: number): void {
+  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < w.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    w[i] = x >>> 0;
+  }
+}
+
+/** A small deterministic PRNG (mulberry32), so every run and policy does the same random requests. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `streams` concurrent loops, stream s doing requests 0..perStream-1 in order. */
+function streamsPass(streams: number, perStream: number, request: (s: number, i: number) => Promise<void>): Promise<void> {
+  return Promise.all(
+    Array.from({ length: streams }, async (_, s) => {
+      for (let i = 0; i < perStream; i++) await request(s, i);
+    }),
+  ).then(() => undefined);
+}
+
+/** Bytes the 4 KiB passes move: per-request costs dominate there, so they move less data to keep the run short. */
+export function passBytes(plan: HeadlinePlan, blockBytes: number, random: boolean): number {
+  const scale = blockBytes < 65536 ? 8 : 1;
+  return Math.floor(plan.dataBytes / scale / (random ? 2 : 1));
+}
+
+export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
+  const t0 = Date.now();
+  const inline = engineFor({ workers: 0 });
+  const engines: Array<{ policy: PolicyLabel; engine: Engine }> = [{ policy: 'inline', engine: inline }];
+  const samples = new Map<string, { row: Omit<HeadlineRow, 'mbps' | 'mbpsMin' | 'mbpsMax' | 'mainThreadCpu' | 'processCpu' | 'runs'>; s: Sample[] }>();
+  const record = (c: CaseName, level: 5 | 6, blockBytes: number, policy: PolicyLabel, label: string, s: Sample) => {
+    const key = `${c}/${level}/${blockBytes}/${policy}`;
+    if (!samples.has(key)) samples.set(key, { row: { case: c, level, blockBytes, policy, engines: label }, s: [] });
+    samples.get(key)!.s.push(s);
+    plan.onSample?.(`${c} raid${level} ${blockBytes / 1024}K ${policy}: ${s.mbps.toFixed(0)} MB/s`);
+  };
+  let memberTotal = 0;
+  const blocks: Uint8Array[] = [];
+  try {
+    engines.push({ policy: 'auto', engine: engineFor({ workers: plan.workers, policy: 'auto' }) });
+    const maxBlock = Math.max(...plan.blockSizes);
+    // Per stream: a write source and a read target in the shared arena (every engine uses them in place).
+    const src = Array.from({ length: plan.streams * 4 }, (_, i) => {
+      const b = inline.ops.allocBlock(maxBlock);
+      fill(b, i + 1);
+      blocks.push(b);
+      return b;
+    });
+    const dst = Array.from({ length: plan.streams }, () => {
+      const b = inline.ops.allocBlock(maxBlock);
+      blocks.push(b);
+      return b;
+    });
+    for (const { level, members: n } of plan.levels) {
+      const parity = level === 6 ? 2 : 1;
+      const dataDisks = n - parity;
+      const component = Math.ceil(plan.dataBytes / dataDisks / plan.chunk) * plan.chunk;
+      const memberBytes = component + defaultDataOffset((component / SECTOR) * 2, plan.chunk / SECTOR) * SECTOR + plan.chunk;
+      memberTotal = Math.max(memberTotal, n * memberBytes);
+      const dir = await mkdtemp(join(plan.dir ?? tmpdir(), `asynctx-headline-raid${level}-`));
+      const paths = Array.from({ length: n }, (_, i) => join(dir, `m${i}.img`));
+      const files = await Promise.all(paths.map((p) => FileMember.create(p, memberBytes)));
+      try {
+        // Sparse files read as zeros, whose parity is zeros: in sync as created.
+        const made = await create(files, { level, chunkBytes: plan.chunk, assumeClean: true, name: `headline${level}` });
+        const size = Math.floor(made.size / maxBlock) * maxBlock;
+        await made.stop();
+        const open = (ops: RaidOps, missing: readonly number[], readonly: boolean): Promise<RaidArray> =>
+          Promise.all(paths.filter((_, i) => !missing.includes(i)).map((p) => FileMember.open(p))).then((m) =>
+            assemble(m, { ops, readonly, ownsMembers: true }).then((a) => a.array),
+          );
+        const syncAll = () => Promise.all(files.map((f) => f.sync())).then(() => undefined);
+        const before = async () => {
+          if (!plan.cold) return;
+          if (!(await dropCache(files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
+        };
+        /** One sample: assemble, time `pass` moving `bytes`, stop (the stop's drain is not timed; --cold syncs inside). */
+        const sample = async (ops: RaidOps, missing: readonly number[], readonly: boolean, bytes: number, pass: (a: RaidArray) => Promise<void>, cold: boolean) => {
+          if (cold) await before();
+          const a = await open(ops, missing, readonly);
+          try {
+            return await measure(bytes, 0, () => pass(a));
+          } finally {
+            await a.stop();
+          }
+        };
+        // Untimed: every member block written once, so timed writes overwrite (no file-system allocation in them).
+        const warm = await open(inline.ops, [], false);
+        await streamsPass(plan.streams, Math.ceil(size / maxBlock / plan.streams), async (s, i) => {
+          const pos = (i * plan.streams + s) * maxBlock;
+          if (pos < size) await warm.write(src[s]!.subarray(0, maxBlock), pos);
+        }).finally(() => warm.stop());
+        await syncAll();
+        for (let r = 0; r < plan.runs; r++) {
+          for (const bs of plan.blockSizes) {
+            const seqBytes = passBytes(plan, bs, false);
+            const per = Math.max(1, Math.floor(seqBytes / bs / plan.streams));
+            const region = Math.floor(size / plan.streams / bs) * bs;
+            const moved = per * plan.streams * bs;
+            const at = (s: number, i: number) => s * region + ((i * bs) % region);
+            const seqRead = (a: RaidArray) => streamsPass(plan.streams, per, (s, i) => a.read(dst[s]!.subarray(0, bs), at(s, i)));
+            const rnd = Math.max(1, Math.floor(passBytes(plan, bs, true) / bs / plan.streams));
+            const slots = size / bs;
+            for (const { policy, engine } of engines) {
+              const ops = engine.ops;
+              record('seq-write', level, bs, policy, engine.label, await sample(ops, [], false, moved, async (a) => {
+                await streamsPass(plan.streams, per, (s, i) => a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), at(s, i)));
+                if (plan.cold) await a.drain().then(syncAll);
+              }, false));
+              record('seq-read', level, bs, policy, engine.label, await sample(ops, [], true, moved, seqRead, true));
+              record('degraded-read-1', level, bs, policy, engine.label, await sample(ops, [1], true, moved, seqRead, true));
+              if (level === 6) record('degraded-read-2', level, bs, policy, engine.label, await sample(ops, [1, n - 2], true, moved, seqRead, true));
+              record('random-rw', level, bs, policy, engine.label, await sample(ops, [], false, rnd * plan.streams * bs, async (a) => {
+                const rand = Array.from({ length: plan.streams }, (_, s) => prng(1000 * r + s + 1));
+                await streamsPass(plan.streams, rnd, (s, i) => {
+                  const pos = Math.floor(rand[s]!() * slots) * bs;
+                  // Half reads, half writes (tiobench runs them apart; mixed, each sees the other's stripe-cache traffic).
+                  return rand[s]!() < 0.5 ? a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), pos) : a.read(dst[s]!.subarray(0, bs), pos);
+                });
+                if (plan.cold) await a.drain().then(syncAll);
+              }, true));
+            }
+          }
+          // Whole-array passes (request size does not apply: md walks stripe heads; blockBytes is the stripe unit).
+          for (const { policy, engine } of engines) {
+            const probe = await open(engine.ops, [], true);
+            const covered = probe.componentSectors * SECTOR * dataDisks;
+            const unit = probe.unit;
+            await probe.stop();
+            record('resync', level, unit, policy, engine.label, await sample(engine.ops, [], false, covered, async (a) => void (await resync(a)), true));
+            record('check', level, unit, policy, engine.label, await sample(engine.ops, [], true, covered, async (a) => {
+              const res = await scrub(a, 'check');
+              if (res.mismatches !== 0) throw new Error(`check found ${res.mismatches} mismatched sectors on raid${level}: the benchmark's array is inconsistent`);
+            }, true));
+          }
+        }
+      } finally {
+        await Promise.all(files.map((f) => f.close().catch(() => undefined)));
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    for (const b of blocks) inline.ops.freeBlock(b);
+    for (const e of engines) await e.engine.close();
+  }
+  const rows: HeadlineRow[] = [...samples.values()].map(({ row, s }) => ({
+    ...row,
+    mbps: median(s.map((x) => x.mbps)),
+    mbpsMin: Math.min(...s.map((x) => x.mbps)),
+    mbpsMax: Math.max(...s.map((x) => x.mbps)),
+    mainThreadCpu: s.some((x) => x.mainCpu === null) ? null : median(s.map((x) => x.mainCpu!)),
+    processCpu: median(s.map((x) => x.processCpu)),
+    runs: s.length,
+  }));
+  const freeRam = freemem();
+  const canHide = !plan.cold && memberTotal < freeRam / 2;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const text = plan.cold
+    ? `--cold: member files synced after writes and dropped from the page cache before every read pass; reads come from the disk (${gib(memberTotal)} of members, ${gib(freeRam)} free RAM)`
+    : canHide
+      ? `page cache CAN hide I/O: ${gib(memberTotal)} of member files vs ${gib(freeRam)} free RAM (of ${gib(totalmem())}); reads and writes are memory copies, so these are CPU-path figures (--cold for disk reads)`
+      : `page cache cannot hold the ${gib(memberTotal)} of member files (${gib(freeRam)} free RAM): I/O reaches the disk`;
+  return { rows, pageCache: { canHide, memberBytes: memberTotal, freeRam, totalRam: totalmem(), cold: plan.cold, text }, seconds: (Date.now() - t0) / 1000 };
+}

@@ -250,7 +250,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       return a && b ? { mbps: b.mbps / a.mbps, cpu: a.mainThreadCpu !== null && b.mainThreadCpu !== null ? { inline: a.mainThreadCpu, workers: b.mainThreadCpu } : null } : null;
     };
     const summary = {
-      dir: flags.keep ? dir : null,
+      dir,
       kept: flags.keep !== undefined,
       members: MEMBERS,
       level: 6,

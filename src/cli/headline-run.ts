@@ -6,14 +6,17 @@
  * per run, every case once with the inline client and once with worker engines
  * under policy 'auto', interleaved so both see the same machine load.
  *
- * Timing and CPU come from raid-bench-run's measure(): wall time of the pass
- * only, the main thread's own CPU (schedstat of this thread) and the process's.
+ * Timing and CPU per pass: wall time of the pass only, the main thread's own
+ * CPU and its wait for a CPU (schedstat of this thread), the other threads'
+ * waits, and the process's CPU. The waits say whether a ratio was decided by
+ * the work or by other processes holding the cores.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
-import { dropCache, measure, median, type Sample } from './raid-bench-run.js';
+import { dropCache, median } from './raid-bench-run.js';
 import { engineFor, type Engine } from './raid-common.js';
 
 export const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
@@ -52,6 +55,10 @@ export interface HeadlineRow {
   mainThreadCpu: number | null;
   /** Median whole-process CPU (cores busy: workers and libuv's pool included). */
   processCpu: number;
+  /** Median share of wall time the main thread waited for a CPU (runnable, not running): machine contention. */
+  mainThreadWait: number | null;
+  /** Median of the other threads' summed waits for a CPU, over wall time (threads waiting, on average). */
+  othersWait: number | null;
   runs: number;
   /** What the engine was: "inline (no workers)" or "N workers, policy auto". */
   engines: string;
@@ -73,6 +80,66 @@ function fill(b: Uint8Array, seed: number): void {
     x ^= x << 5;
     w[i] = x >>> 0;
   }
+}
+
+/** One timed pass: throughput, and where the CPU time went (shares of wall time; null where Linux schedstat is missing). */
+export interface Sample {
+  mbps: number;
+  mainCpu: number | null;
+  /** Main thread runnable but waiting for a CPU (schedstat run_delay): how much the machine's load held it back. */
+  mainWait: number | null;
+  /** The other threads' (workers, libuv pool) summed run_delay: threads waiting for a CPU, on average. */
+  othersWait: number | null;
+  /** Whole-process CPU, in cores. */
+  processCpu: number;
+}
+
+/** [cpu ns, run-delay ns] of one thread's schedstat, or null. */
+function schedstat(path: string): [number, number] | null {
+  try {
+    const f = readFileSync(path, 'utf8').split(' ');
+    return [Number(f[0]), Number(f[1])];
+  } catch {
+    return null;
+  }
+}
+
+/** Summed run_delay of this process's threads other than the main one (threads come and go: the ones alive at both reads count). */
+function othersDelay(): Map<string, number> {
+  const m = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (Number(tid) === process.pid) continue;
+      const s = schedstat(`/proc/self/task/${tid}/schedstat`);
+      if (s) m.set(tid, s[1]);
+    }
+  } catch {
+    // not Linux: no figure
+  }
+  return m;
+}
+
+/** Times `pass` (moving `bytes`): wall, the main thread's CPU and run delay, the other threads' run delay, process CPU. */
+async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample> {
+  const o0 = othersDelay();
+  const m0 = schedstat('/proc/thread-self/schedstat');
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  await pass();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const m1 = schedstat('/proc/thread-self/schedstat');
+  const c = process.cpuUsage(c0);
+  const o1 = othersDelay();
+  let others = 0;
+  for (const [tid, d] of o1) others += d - (o0.get(tid) ?? d);
+  const known = m0 !== null && m1 !== null;
+  return {
+    mbps: bytes / wall / 1e6,
+    mainCpu: known ? (m1[0] - m0[0]) / 1e9 / wall : null,
+    mainWait: known ? (m1[1] - m0[1]) / 1e9 / wall : null,
+    othersWait: o1.size > 0 ? others / 1e9 / wall : null,
+    processCpu: (c.user + c.system) / 1e6 / wall,
+  };
 }
 
 /** A small deterministic PRNG (mulberry32), so every run and policy does the same random requests. */
@@ -106,7 +173,7 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
   const t0 = Date.now();
   const inline = engineFor({ workers: 0 });
   const engines: Array<{ policy: PolicyLabel; engine: Engine }> = [{ policy: 'inline', engine: inline }];
-  const samples = new Map<string, { row: Omit<HeadlineRow, 'mbps' | 'mbpsMin' | 'mbpsMax' | 'mainThreadCpu' | 'processCpu' | 'runs'>; s: Sample[] }>();
+  const samples = new Map<string, { row: Omit<HeadlineRow, 'mbps' | 'mbpsMin' | 'mbpsMax' | 'mainThreadCpu' | 'processCpu' | 'mainThreadWait' | 'othersWait' | 'runs'>; s: Sample[] }>();
   const record = (c: CaseName, level: 5 | 6, blockBytes: number, policy: PolicyLabel, label: string, s: Sample) => {
     const key = `${c}/${level}/${blockBytes}/${policy}`;
     if (!samples.has(key)) samples.set(key, { row: { case: c, level, blockBytes, policy, engines: label }, s: [] });
@@ -158,7 +225,7 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
           if (cold) await before();
           const a = await open(ops, missing, readonly);
           try {
-            return await measure(bytes, 0, () => pass(a));
+            return await measure(bytes, () => pass(a));
           } finally {
             await a.stop();
           }
@@ -229,6 +296,8 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
     mbpsMax: Math.max(...s.map((x) => x.mbps)),
     mainThreadCpu: s.some((x) => x.mainCpu === null) ? null : median(s.map((x) => x.mainCpu!)),
     processCpu: median(s.map((x) => x.processCpu)),
+    mainThreadWait: s.some((x) => x.mainWait === null) ? null : median(s.map((x) => x.mainWait!)),
+    othersWait: s.some((x) => x.othersWait === null) ? null : median(s.map((x) => x.othersWait!)),
     runs: s.length,
   }));
   const freeRam = freemem();

@@ -93,8 +93,21 @@ export function verdicts(ps: readonly Pair[]): Array<{ target: string; level: nu
 }
 
 function tableLines(ps: readonly Pair[], md: boolean): string[] {
-  const head = ['case', 'level', 'block', 'inline MB/s (min-max)', 'inline main CPU', 'auto MB/s (min-max)', 'auto main CPU', 'auto vs inline'];
-  const rows = ps.map((p) => [p.case, `raid${p.level}`, kib(p.blockBytes), mbps(p.inline), pct(p.inline?.mainThreadCpu), mbps(p.auto), pct(p.auto?.mainThreadCpu), gain(p)]);
+  const head = ['case', 'level', 'block', 'inline MB/s (min-max)', 'inline main CPU', 'auto MB/s (min-max)', 'auto main CPU', 'auto vs inline', 'proc CPU i/a', 'main wait i/a', 'others wait i/a'];
+  const cores = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(2));
+  const rows = ps.map((p) => [
+    p.case,
+    `raid${p.level}`,
+    kib(p.blockBytes),
+    mbps(p.inline),
+    pct(p.inline?.mainThreadCpu),
+    mbps(p.auto),
+    pct(p.auto?.mainThreadCpu),
+    gain(p),
+    `${cores(p.inline?.processCpu)}/${cores(p.auto?.processCpu)}`,
+    `${pct(p.inline?.mainThreadWait)}/${pct(p.auto?.mainThreadWait)}`,
+    `${cores(p.inline?.othersWait)}/${cores(p.auto?.othersWait)}`,
+  ]);
   if (md) return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
@@ -117,6 +130,7 @@ function describe(plan: HeadlinePlan): string {
 const NOTES = [
   'MB/s are array data bytes per second; resync and check: array data covered per second (block = stripe unit, md walks stripe heads).',
   'main CPU = the main thread\'s own CPU time over wall time (/proc/thread-self/schedstat), not the process\'s: worker and libuv threads are excluded.',
+  'proc CPU = cores the whole process kept busy; main wait = share of wall time the main thread was runnable but had no CPU (schedstat run_delay); others wait = worker and libuv threads waiting for a CPU, on average (i = inline, a = auto). Large waits mean the cores were taken (other processes, or our own threads), not that the work was slow.',
 ];
 
 async function writeReport(dir: string, command: string, plan: HeadlinePlan, res: HeadlineResult, ps: readonly Pair[], load: { before: number[]; after: number[] }): Promise<string[]> {

@@ -5,7 +5,7 @@
  * break asynctx's install. Throughput only: its parity is not RAID-6 Q.
  */
 import { createRequire } from 'node:module';
-import type { BenchRow } from './bench-run.js';
+import { stopwatch, type BenchClock, type BenchRow } from './bench-run.js';
 
 export const PEER_NAME = '@ronomon/reed-solomon';
 
@@ -34,7 +34,7 @@ function load(): RonomonRS | null {
  * Returns null when the peer is not installed.
  */
 export async function peerRow(
-  plan: { warmMs: number; runs: number; runMs: number },
+  plan: { warmMs: number; runs: number; runMs: number; clock: BenchClock },
   k = 8,
   m = 2,
   shard = 65536,
@@ -52,15 +52,14 @@ export async function peerRow(
       rs.encode(context, sources, targets, data, 0, data.length, parity, 0, parity.length, (err) => (err ? reject(err) : resolve())),
     );
   const until = async (ms: number): Promise<{ calls: number; ms: number }> => {
+    const elapsed = stopwatch(plan.clock);
     const t0 = performance.now();
     let calls = 0;
-    let t = t0;
     do {
       await encode();
       calls++;
-      t = performance.now();
-    } while (t - t0 < ms);
-    return { calls, ms: t - t0 };
+    } while (performance.now() - t0 < ms);
+    return { calls, ms: Math.max(1e-3, elapsed()) };
   };
   await until(plan.warmMs);
   const rates: number[] = [];

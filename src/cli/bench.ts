@@ -7,7 +7,7 @@
 import { printPolicyBench, runPolicyBench } from './bench-policy.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../kernels/index.js';
-import { BENCH_OPS, runBench, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
+import { BENCH_OPS, runBench, type BenchClock, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
 import { PEER_NAME, peerRow } from './bench-peer.js';
 import { offloadBench, parseWorkers } from './bench-offload.js';
 
@@ -34,6 +34,11 @@ function parseSources(s: string): number {
   throw new InvalidArgumentError(`bad source count "${s}" (1 to 253)`);
 }
 
+function parseClock(value: string): BenchClock {
+  if (value === 'wall' || value === 'cpu') return value;
+  throw new InvalidArgumentError(`bad clock "${value}" (wall, cpu)`);
+}
+
 function parseModes(value: string): BenchMode[] {
   return value.split(',').map((s) => {
     if (s === 'hot' || s === 'cold') return s;
@@ -48,6 +53,7 @@ interface BenchFlags {
   sizes?: number[];
   sources?: number[];
   modes?: BenchMode[];
+  clock: BenchClock;
   peer: boolean;
   offload?: boolean;
   policy?: boolean;
@@ -66,6 +72,7 @@ export function planFor(flags: BenchFlags): BenchPlan {
     runs: quick ? 5 : 7,
     runMs: quick ? 8 : 20,
     coldBytes: 256 * 1048576,
+    clock: flags.clock,
   };
 }
 
@@ -93,7 +100,7 @@ async function bench(flags: BenchFlags): Promise<void> {
     }
     if (wasmKernels() === null) out(`wasm-simd kernels unavailable: ${wasmKernelsError() ?? 'unknown reason'}; scalar rows only`);
     out('');
-    out(`GB/s of source data; hot = same buffers, cold = rotating over ${plan.coldBytes / 1048576} MiB; * = used by the library`);
+    out(`GB/s of source data (${plan.clock} clock); hot = same buffers, cold = rotating over ${plan.coldBytes / 1048576} MiB; * = used by the library`);
     out(`${'op'.padEnd(12)}  ${'impl'.padEnd(28)}  ${'block'.padStart(7)}  src  mode      GB/s`);
   }
   runBench(plan, emit);
@@ -126,6 +133,7 @@ export function registerBench(program: Command): void {
     .option('--sizes <list>', 'comma-separated block sizes: 4k, 64k, 1m or bytes', parseList(parseSize))
     .option('--sources <list>', 'comma-separated source counts (default 2,4,8,16; --quick 8)', parseList(parseSources))
     .option('--modes <list>', 'hot, cold or both (default)', parseModes)
+    .option('--clock <clock>', 'wall (default), or cpu: leave out time other processes held the core', parseClock, 'wall')
     .option('--no-peer', `skip the ${PEER_NAME} peer row`)
     .option('--offload', 'measure the worker engines instead: P+Q offload vs inline, main-thread CPU per op, round trip')
     .option('--policy', "measure the scheduler instead: 'auto' vs the fixed inline and offload policies per size class")

@@ -327,6 +327,15 @@ export function registerDemo(program: Command): void {
         '  asynctx demo --size 512M        more data\n  asynctx demo --keep ./arr       keep the members and try `asynctx raid detail ./arr/*.img`\n' +
         '  asynctx demo --json             machine-readable summary\n',
     )
-    .action((flags: DemoFlags) => demo(flags));
+    .action(async (flags: DemoFlags) => {
+      try {
+        await demo(flags);
+      } catch (err) {
+        // Ctrl-C is not a failure: say what was left behind, and exit 130 as shells expect.
+        if (!(err instanceof DemoInterrupted)) throw err;
+        process.stderr.write(`asynctx demo: interrupted; ${flags.keep ? `members kept in ${flags.keep}` : 'temp folder removed'}\n`);
+        process.exitCode = 130;
+      }
+    });
   registerHeadline(program);
 }

@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { median } from './raid-bench-run.js';
 import { CASES, passBytes, runHeadline, type CaseName, type HeadlinePlan, type HeadlineResult, type HeadlineRow } from './headline-run.js';
 import { parseBytes, parseWorkers } from './raid-common.js';
 import { barChartSvg } from './svg-chart.js';
@@ -165,7 +166,11 @@ async function writeReport(dir: string, command: string, plan: HeadlinePlan, res
     '',
     `Setup: ${describe(plan)}. Took ${res.seconds.toFixed(0)} s.`,
     '',
-    `Page cache: ${res.pageCache.text}.`,
+    `Page cache: ${res.pageCache.text.replace(/^page cache /, '')}.`,
+    '',
+    `Engines: ${engines(res.rows)}.`,
+    '',
+    `Contention: ${contention(res.rows)}.`,
     '',
     ...tableLines(ps, true),
     '',
@@ -184,6 +189,23 @@ async function writeReport(dir: string, command: string, plan: HeadlinePlan, res
   await writeFile(join(dir, 'README.md'), md);
   written.push(join(dir, 'README.md'));
   return written;
+}
+
+/** What the two policies ran on, from the rows. */
+function engines(rows: readonly HeadlineRow[]): string {
+  return `inline = ${rows.find((r) => r.policy === 'inline')?.engines ?? '-'}; auto = ${rows.find((r) => r.policy === 'auto')?.engines ?? '-'}`;
+}
+
+/** The measured share of the machine this run got: medians over every row of the main thread's wait for a CPU and of the process's cores. */
+function contention(rows: readonly HeadlineRow[]): string {
+  const waits = rows.map((r) => r.mainThreadWait).filter((x): x is number => x !== null);
+  const cores = rows.map((r) => r.processCpu);
+  if (waits.length === 0) return 'unknown (no schedstat)';
+  const m = median(waits);
+  return (
+    `the main thread waited for a CPU ${pct(m)} of wall time (median over rows) and the process kept ${median(cores).toFixed(2)} of ${cpus().length} cores busy` +
+    (m > 0.2 ? ' - other processes held the cores: ratios here measure the scheduler as much as the work' : '')
+  );
 }
 
 async function headline(flags: HeadlineFlags): Promise<void> {
@@ -208,8 +230,10 @@ async function headline(flags: HeadlineFlags): Promise<void> {
     err(res.pageCache.text);
   } else {
     out(res.pageCache.text);
+    out(`engines: ${engines(res.rows)}`);
     for (const l of tableLines(ps, false)) out(l);
     for (const note of NOTES) out(note);
+    out(`contention: ${contention(res.rows)}`);
     out('targets (auto vs inline, this run):');
     for (const v of verdicts(ps)) out(`  ${v.met ? 'MET    ' : 'NOT MET'} raid${v.level} ${v.target}: ${v.value}`);
     out(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}; took ${res.seconds.toFixed(0)} s`);

@@ -5,10 +5,14 @@
  *   same data bytes striped over the same files with no parity (RAID-0), and
  *   against the member bytes a RAID-6 write moves (n/(n-2) × the data) with
  *   no parity computed: the write's I/O ceiling;
- * - read with two members missing (rebuilt from P+Q) against a healthy read.
+ * - read with two members missing (rebuilt from P+Q) against a healthy read;
+ * - the compute of each alone (P+Q of the written rows, the rebuild), no I/O,
+ *   and from it the ratio to expect if compute and copies took turns.
  * Every case issues requests of the same size with the same number in flight
- * through the same per-member request merging. MB/s are data bytes; CPU is
- * the main thread's own time (per-thread) and the whole process's.
+ * through the same per-member request merging, after an untimed pass that
+ * allocates every block. MB/s are data bytes; CPU is the main thread's own
+ * time (per-thread) and the whole process's. The output says whether the page
+ * cache can hide the I/O; --sync and --cold take it out of writes and reads.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
@@ -134,13 +138,14 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       for (const q of stripes.queues) (t.requests += q.stats.requests), (t.issued += q.stats.issued), (t.bytes += q.stats.bytes);
       return t;
     };
-    /** Measures `pass`; member requests are counted on the array's queues, or on the reference writers' (`io`). */
-    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>, io = false): Promise<Sample & { io?: MemberQueueStats }> => {
+    /** Measures `pass`, with the member requests it made: on the array's queues (a fresh array), or on the references'. */
+    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>): Promise<Sample & { io?: MemberQueueStats }> => {
       const q0 = queueStats();
       try {
         const s = await measure(dataBytes, flags.minTime, pass, before);
-        const q1 = array ? array.ioStats() : queueStats();
-        return array || io ? { ...s, io: { requests: q1.requests - (array ? 0 : q0.requests), issued: q1.issued - (array ? 0 : q0.issued), bytes: q1.bytes - (array ? 0 : q0.bytes) } } : s;
+        if (array) return { ...s, io: array.ioStats() };
+        const q1 = queueStats();
+        return q1.requests === q0.requests ? s : { ...s, io: { requests: q1.requests - q0.requests, issued: q1.issued - q0.issued, bytes: q1.bytes - q0.bytes } };
       } finally {
         await array?.stop();
       }
@@ -164,11 +169,11 @@ async function benchRaid(flags: BenchFlags): Promise<void> {
       record('striped write, no parity', '-', await timed(null, async () => {
         await stream(count, flags.depth, (i) => stripedRequest(stripes, pool[i % pool.length]!, i * step));
         await sync();
-      }, undefined, true));
+      }));
       record(`striped write, RAID-6 member bytes (${(n / (n - 2)).toFixed(2)}x)`, '-', await timed(null, async () => {
         await stream(count, flags.depth, (i) => memberBytesRequest(stripes, pool[i % pool.length]!, i * step, filler));
         await sync();
-      }, undefined, true));
+      }));
       for (const e of engines) {
         const a = await open(e.ops, false, false);
         record(`raid6 full-stripe write (${n} members)`, e.label, await timed(a, async () => {

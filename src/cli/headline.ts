@@ -144,7 +144,7 @@ async function writeReport(dir: string, command: string, plan: HeadlinePlan, res
     const categories = lp.map((p) => `${p.case} ${kib(p.blockBytes)}`);
     const series = (metric: (r: HeadlineRow) => number | null) => [
       { name: 'inline', color: '#8c8c8c', values: lp.map((p) => (p.inline ? metric(p.inline) : null)) },
-      { name: `auto (${plan.workers} workers)`, color: '#1f77b4', values: lp.map((p) => (p.auto ? metric(p.auto) : null)) },
+      { name: `auto (${lp.find((p) => p.auto)?.auto?.engines ?? 'workers'})`, color: '#1f77b4', values: lp.map((p) => (p.auto ? metric(p.auto) : null)) },
     ];
     const files = [
       { name: `raid${level}-mbps.svg`, svg: barChartSvg({ title: `RAID-${level}: throughput, inline vs auto`, unit: 'MB/s (median)', categories, series: series((r) => r.mbps) }) },

@@ -12,6 +12,14 @@ export type { Offsets } from './validate.js';
 export type { PqBlocks } from './pq.js';
 export { PQ_MAX_BLOCKS, PQ_MIN_BLOCKS } from './pq.js';
 export type { AsyncTxOps, ClientStats } from './client.js';
+/**
+ * Blocks in the shared arena (the engines' memory): every engine uses them in
+ * place, with no copy in or out. Any other Uint8Array works too.
+ */
+export { allocBlock, freeBlock, isArenaBlock } from '../mem/index.js';
+export { ArenaConfigError, ArenaExhaustedError, ArenaFreeError } from '../mem/index.js';
+/** The kernel chosen per operation at start-up, with the measured MB/s of each candidate. */
+export { kernels } from '../kernels/index.js';
 
 export const {
   asyncMemcpy,

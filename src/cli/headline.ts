@@ -6,6 +6,7 @@
  * min-max) and the main thread's own CPU share. Prints a table (or JSON rows),
  * and with --report DIR writes a markdown report with SVG charts.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +116,16 @@ function tableLines(ps: readonly Pair[], md: boolean): string[] {
   return [line(head), ...rows.map(line)];
 }
 
+/** Linux CPU pressure (PSI): share of the last 60 s in which some runnable task waited for a CPU, machine-wide. */
+function cpuPressure(): string {
+  try {
+    const m = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? `CPU pressure (PSI some) ${m[2]}% over 60 s` : 'CPU pressure unknown';
+  } catch {
+    return 'CPU pressure unknown';
+  }
+}
+
 function machine(): string {
   const c = cpus();
   return `${c.length} CPU(s) ${c[0]?.model ?? 'unknown'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}, libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads`;
@@ -134,7 +145,7 @@ const NOTES = [
   'proc CPU = cores the whole process kept busy; main wait = share of wall time the main thread was runnable but had no CPU (schedstat run_delay); others wait = worker and libuv threads waiting for a CPU, on average (i = inline, a = auto). Large waits mean the cores were taken (other processes, or our own threads), not that the work was slow.',
 ];
 
-async function writeReport(dir: string, command: string, plan: HeadlinePlan, res: HeadlineResult, ps: readonly Pair[], load: { before: number[]; after: number[] }): Promise<string[]> {
+async function writeReport(dir: string, command: string, plan: HeadlinePlan, res: HeadlineResult, ps: readonly Pair[], load: { before: number[]; after: number[]; psi: string }): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   const charts: string[] = [];
@@ -162,7 +173,7 @@ async function writeReport(dir: string, command: string, plan: HeadlinePlan, res
     '',
     `Command: \`${command}\``,
     '',
-    `Machine: ${machine()}; load average ${load.before.map((x) => x.toFixed(2)).join(' ')} before, ${load.after.map((x) => x.toFixed(2)).join(' ')} after (other processes share the CPUs).`,
+    `Machine: ${machine()}; load average ${load.before.map((x) => x.toFixed(2)).join(' ')} before, ${load.after.map((x) => x.toFixed(2)).join(' ')} after; ${load.psi} (other processes share the CPUs).`,
     '',
     `Setup: ${describe(plan)}. Took ${res.seconds.toFixed(0)} s.`,
     '',
@@ -218,9 +229,11 @@ async function headline(flags: HeadlineFlags): Promise<void> {
     out(`machine: ${machine()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   }
   const before = loadavg();
+  const psiBefore = cpuPressure();
   let n = 0;
   const res = await runHeadline({ ...plan0, onSample: flags.json ? undefined : (label) => err(`  [${++n}] ${label}`) });
   const after = loadavg();
+  const psiAfter = cpuPressure();
   const ps = pairs(res.rows);
   if (flags.json) {
     for (const r of res.rows) {
@@ -236,10 +249,10 @@ async function headline(flags: HeadlineFlags): Promise<void> {
     out(`contention: ${contention(res.rows)}`);
     out('targets (auto vs inline, this run):');
     for (const v of verdicts(ps)) out(`  ${v.met ? 'MET    ' : 'NOT MET'} raid${v.level} ${v.target}: ${v.value}`);
-    out(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}; took ${res.seconds.toFixed(0)} s`);
+    out(`load average after: ${after.map((x) => x.toFixed(2)).join(' ')}; ${psiBefore} before, ${psiAfter} after; took ${res.seconds.toFixed(0)} s`);
   }
   if (flags.report) {
-    const files = await writeReport(flags.report, command, plan0, res, ps, { before, after });
+    const files = await writeReport(flags.report, command, plan0, res, ps, { before, after, psi: `${psiBefore} before, ${psiAfter} after` });
     (flags.json ? err : out)(`report: ${files.join(', ')}`);
   }
 }

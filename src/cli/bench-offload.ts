@@ -107,6 +107,9 @@ function keepBusy(
  */
 async function pqStripes(o: OffloadBenchOptions, ms: number, count: number, label: string): Promise<OffloadFigure[]> {
   const ROUNDS = 5;
+  // Stripes in flight per worker, as a resync keeps several stripes going: with the ring's
+  // low-water notice at 1 left, the client hears of completions about once per WINDOW - 1.
+  const WINDOW = 4;
   const inline = createClient({ workers: 0 });
   const engines = createClient({ workers: o.workers, policy: 'offload' });
   const set = stripes(inline, count, MiB);
@@ -134,7 +137,7 @@ async function pqStripes(o: OffloadBenchOptions, ms: number, count: number, labe
       }
       const inMs = performance.now() - t0;
       inlineCpuNs += (threadCpuNs() ?? 0) - cpu0;
-      const r = await keepBusy(engines, slice, 2 * o.workers, (done) => engines.asyncGenSyndrome(next(), 0, MiB, { callback: done }));
+      const r = await keepBusy(engines, slice, WINDOW * o.workers, (done) => engines.asyncGenSyndrome(next(), 0, MiB, { callback: done }));
       inlineOps += n;
       inlineMs += inMs;
       offOps += r.ops;

@@ -46,7 +46,7 @@ export function defaultComponentSize(devSectors: readonly number[], dataOffset: 
 
 export interface CreateOptions extends RaidArrayOptions {
   readonly level: number;
-  /** md algorithm number (default left-symmetric, 2). */
+  /** md algorithm number (default left-symmetric, 2; ignored for RAID-4, which records 0 as mdadm does). */
   readonly layout?: number;
   /** Chunk size in bytes (default 512 KiB, mdadm's default). */
   readonly chunkBytes?: number;
@@ -69,7 +69,8 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   const raidDisks = members.length;
   const chunkBytes = opts.chunkBytes ?? 512 * 1024;
   const chunkSectors = chunkBytes / SECTOR;
-  const layout = opts.level === 4 ? 5 : (opts.layout ?? 2);
+  // RAID-4 has one layout (parity on the last member); mdadm and md's raid4 record it as 0.
+  const layout = opts.level === 4 ? 0 : (opts.layout ?? 2);
   validateGeometry({ level: opts.level, raidDisks, layout, chunkSectors });
   const present = members.filter((m): m is Member => m !== null);
   const missing = raidDisks - present.length;

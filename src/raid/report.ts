@@ -163,21 +163,28 @@ export function detailText(array: RaidArray): string {
   L.push('');
   f('Consistency Policy', 'resync');
   L.push('');
+  const rebuilding = array.slots.find((s) => s.state === 'recovering');
+  if (rebuilding) {
+    L.push(`    Rebuild Status : ${Math.floor((100 * rebuilding.recoveryOffset) / m.size)}% complete`);
+    L.push('');
+  }
   f('Name', m.setName);
   f('UUID', formatUuid(m.setUuid));
   f('Events', String(m.events));
   L.push('');
+  // Columns as mdadm prints them ("   %5d   %5d    %5d    %5d     " then the state words and the name).
+  // Major and minor are "-": members are named by path here. An empty slot is md's "removed" row
+  // (number "-", device 0:0); a faulty member is listed after the slots with RaidDevice "-", as md does.
   L.push('    Number   Major   Minor   RaidDevice State');
-  const row = (num: number, slot: string, state: string, name: string) =>
-    L.push(`${String(num).padStart(8)}${'-'.padStart(8)}${'-'.padStart(8)}${slot.padStart(9)}      ${state.padEnd(13)} ${name}`);
+  const row = (num: string, dev: [string, string], slot: string, state: string, name: string) =>
+    L.push(`${num.padStart(8)}${dev[0].padStart(8)}${dev[1].padStart(9)}${slot.padStart(9)}      ${name ? `${state}   ${name}` : state}`);
+  const named: [string, string] = ['-', '-'];
   array.slots.forEach((s, i) => {
-    if (!s.device) row(-1, String(i), 'removed', '');
-    else {
-      const st = s.state === 'in_sync' ? 'active sync' : s.state === 'recovering' ? `spare rebuilding (${Math.floor((100 * s.recoveryOffset) / m.size)}%)` : 'faulty';
-      row(s.device.sb.devNumber, String(i), st, s.device.member.name);
-    }
+    if (!s.device || s.state === 'faulty') row('-', ['0', '0'], String(i), 'removed', '');
+    else row(String(s.device.sb.devNumber), named, String(i), s.state === 'in_sync' ? 'active sync' : 'spare rebuilding', s.device.member.name);
   });
-  for (const d of array.table.spares) row(d.sb.devNumber, '-', 'spare', d.member.name);
+  for (const d of array.table.spares) row(String(d.sb.devNumber), named, '-', 'spare', d.member.name);
+  array.slots.forEach((s) => s.device && s.state === 'faulty' && row(String(s.device.sb.devNumber), named, '-', 'faulty', s.device.member.name));
   return L.join('\n') + '\n';
 }
 

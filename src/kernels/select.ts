@@ -4,6 +4,7 @@
  * operation. The result is a composite KernelSet and a table saying who won
  * and by how much.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { allocBlock, freeBlock } from '../mem/arena.js';
 import type { Block, KernelSet, Slot } from './types.js';
 
@@ -105,24 +106,60 @@ class Bench {
 }
 
 /**
- * MB/s of op on k over about `ms` milliseconds (at least one call), after an
- * untimed `first` call. The time is the smaller of wall-clock and process CPU
- * time: CPU time leaves out the stretches when another process had the core,
- * wall-clock leaves out V8's background compiler threads.
+ * This thread's CPU time in ms, from the scheduler's own accounting
+ * (/proc/thread-self/schedstat, ns precision), or null where there is none.
+ * process.cpuUsage() will not do: it counts every thread, and on many kernels
+ * it moves in whole ticks, so a sub-millisecond slice reads as 0 ms or 4 ms.
  */
-function measure(bench: Bench, k: KernelSet, op: KernelOp, ms: number, first: boolean): number {
+class ThreadClock {
+  private fd: number | null = null;
+  private readonly buf = Buffer.alloc(128);
+  constructor() {
+    try {
+      this.fd = openSync('/proc/thread-self/schedstat', 'r');
+    } catch {
+      this.fd = null;
+    }
+  }
+  ms(): number | null {
+    if (this.fd === null) return null;
+    try {
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const ns = Number(this.buf.toString('latin1', 0, n).split(' ')[0]);
+      return Number.isFinite(ns) ? ns / 1e6 : null;
+    } catch {
+      return null;
+    }
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/**
+ * MB/s of op on k over about `ms` milliseconds (at least one call), after an
+ * untimed `first` call. The time is the smaller of wall-clock and this
+ * thread's CPU time: CPU time leaves out the stretches when another process
+ * had the core, wall-clock leaves out nothing the kernel itself did. Without a
+ * precise thread clock, wall-clock alone.
+ */
+function measure(bench: Bench, clock: ThreadClock, k: KernelSet, op: KernelOp, ms: number, first: boolean): number {
   if (first) bench.run(k, op);
   let bytes = 0;
-  const c0 = process.cpuUsage();
+  const c0 = clock.ms();
   const t0 = performance.now();
   let t = t0;
   do {
     bytes += bench.run(k, op);
     t = performance.now();
   } while (t - t0 < ms);
-  const cpu = process.cpuUsage(c0);
-  const elapsed = Math.max(1e-3, Math.min(t - t0, (cpu.user + cpu.system) / 1e3));
-  return bytes / 1e3 / elapsed;
+  const c1 = clock.ms();
+  const wall = t - t0;
+  const cpu = c0 !== null && c1 !== null ? c1 - c0 : wall;
+  // A CPU reading far below the wall time of a loop that never blocks is a clock fault, not speed.
+  const elapsed = cpu > wall / 8 ? Math.min(wall, cpu) : wall;
+  return bytes / 1e3 / Math.max(1e-3, elapsed);
 }
 
 /**
@@ -145,6 +182,7 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
     return { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 };
   }
   const bench = new Bench(candidates[0]);
+  const clock = new ThreadClock();
   const best = new Map<string, number>();
   try {
     // Interleaved rounds, keeping each candidate's best: the first round also serves as
@@ -161,12 +199,13 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
         for (const k of candidates) {
           const slice = Math.max(0.05, (deadline - performance.now()) / left--);
           const key = `${op}:${k.name}`;
-          best.set(key, Math.max(best.get(key) ?? 0, measure(bench, k, op, slice, round === 0)));
+          best.set(key, Math.max(best.get(key) ?? 0, measure(bench, clock, k, op, slice, round === 0)));
         }
       }
     }
   } finally {
     bench.free();
+    clock.close();
   }
   for (const op of KERNEL_OPS) {
     const mbps: Record<string, number> = {};

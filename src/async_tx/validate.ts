@@ -52,19 +52,18 @@ export function checkArray(fn: string, name: string, value: unknown): readonly u
   return value;
 }
 
-function sameMemory(a: Uint8Array, b: Uint8Array): boolean {
-  return a.buffer === b.buffer;
-}
-
-/** Whether two views share any byte. */
+/**
+ * Whether two views share any byte. The ranges are compared first: reading
+ * `.buffer` costs far more than two additions, and most pairs do not intersect.
+ */
 export function overlaps(a: Uint8Array, b: Uint8Array): boolean {
-  if (!sameMemory(a, b)) return false;
-  return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+  if (!(a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length)) return false;
+  return a.buffer === b.buffer;
 }
 
 /** Whether two views are the same bytes exactly. */
 export function identical(a: Uint8Array, b: Uint8Array): boolean {
-  return sameMemory(a, b) && a.byteOffset === b.byteOffset && a.length === b.length;
+  return a.byteOffset === b.byteOffset && a.length === b.length && a.buffer === b.buffer;
 }
 
 /**

@@ -2,7 +2,7 @@
 // the byte offset of its 32-byte nibble tables (16 for the low nibble, 16 for
 // the high), which the loader keeps in the shared memory.
 import { STEP, mulNib, mulNibByte } from './common';
-import { CHUNK, pqByte, syndromeChunk } from './syndrome';
+import { CHUNK, RECOV_GROUP, pqByte, syndromeChunk } from './syndrome';
 
 /** dst = c·src (c's tables at `tbl`); dst may be src. */
 export function mul_const(dst: usize, src: usize, tbl: usize, len: usize): void {
@@ -66,7 +66,7 @@ export function recov_2data(
   for (let c: usize = 0; c < bulk; c += CHUNK) {
     const m = min(CHUNK, bulk - c);
     // The failed slots are always null here.
-    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true);
+    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true, RECOV_GROUP);
     for (let j: usize = 0; j < m; j += 16) {
       const px = v128.xor(v128.load(p + c + j), v128.load(tmp + j));
       const qx = v128.xor(v128.load(q + c + j), v128.load(tmp + CHUNK + j));
@@ -98,7 +98,7 @@ export function recov_datap(ptrs: usize, n: i32, p: usize, q: usize, da: usize, 
   for (let c: usize = 0; c < bulk; c += CHUNK) {
     const m = min(CHUNK, bulk - c);
     // The failed slots are always null here.
-    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true);
+    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, true, RECOV_GROUP);
     for (let j: usize = 0; j < m; j += 16) {
       const d = mulNib(v128.xor(v128.load(q + c + j), v128.load(tmp + CHUNK + j)), lo, hi, mask);
       v128.store(da + c + j, d);

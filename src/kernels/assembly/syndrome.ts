@@ -1,21 +1,28 @@
 // RAID-6 P+Q by Anvin's method: Q = Q·{02} ⊕ D from the highest slot down,
 // so each slot costs one multiply-by-{02} instead of a table look-up.
 //
-// Loop order, measured (8 × 1 MiB, Zen 5, V8 11.3): reading all slots 64
-// bytes at a time keeps P and Q in registers but interleaves 8+ memory
-// streams so finely that out-of-cache throughput falls to ~9 GB/s; one slot
-// at a time over a chunk streams well but moves the accumulators through L1
-// for every slot. Two slots per pass over 1 KiB chunks, accumulators in `tmp`
-// between passes, is as fast as either where it is good (hot ~33 GB/s, cold
-// ~23 GB/s).
+// Loop order, measured (8 data slots, 2-core Zen 5 VM, V8 11.3): reading all
+// slots 64 bytes at a time keeps P and Q in registers but interleaves 8+
+// memory streams so finely that out-of-cache throughput (8 × 1 MiB) falls to
+// ~9 GB/s; one slot at a time over a chunk streams well but moves the
+// accumulators through L1 for every slot. A few slots per pass over 1 KiB
+// chunks, accumulators in `tmp` between passes, is as good as either where it
+// is good: 3 slots ~36 GB/s in cache (8 × 64 KiB) and ~24 GB/s out of it; 2
+// slots ~32 and ~25; 4 slots ~35 and ~10.
 import { STEP, mul2, mul2Byte, ptrAt } from './common';
 
 /** Bytes per chunk; the accumulators take 2·CHUNK bytes of `tmp`. */
 // @ts-ignore: decorator
 @inline export const CHUNK: usize = 1024;
+/** Slots per pass for gen/xor_syndrome and pq_check. */
+// @ts-ignore: decorator
+@inline export const GROUP: i32 = 3;
+/** Slots per pass for the recovery loops (three cost them half their out-of-cache speed). */
+// @ts-ignore: decorator
+@inline export const RECOV_GROUP: i32 = 2;
 
 /**
- * One 64-byte step of slots hi..lo (1 or 2 of them; pointer 0 = null slot,
+ * One 64-byte step of slots hi..lo (a pass of up to GROUP; pointer 0 = null slot,
  * looked for only when `nullable`): starts from the accumulators at ap/aq
  * (`acc`) or from zero, and stores P and Q at pout/qout (which may be ap/aq).
  */
@@ -86,19 +93,19 @@ import { STEP, mul2, mul2Byte, ptrAt } from './common';
 /** The chunk loop of syndromeChunk, specialized on whether null slots can occur. */
 // @ts-ignore: decorator
 @inline function chunkOf(
-  ptrs: usize, lo: i32, hi: i32, c: usize, m: usize, tmp: usize, pout: usize, qout: usize, nullable: bool,
+  ptrs: usize, lo: i32, hi: i32, c: usize, m: usize, tmp: usize, pout: usize, qout: usize, nullable: bool, group: i32,
 ): void {
   const ap = tmp;
   const aq = tmp + CHUNK;
   // The first pass starts from zero, the others from the accumulators: two loops, so
   // that each inlined pass is specialized (a runtime flag costs ~20 % here).
-  let bottom = max(hi - 1, lo);
+  let bottom = max(hi - group + 1, lo);
   let po = bottom == lo ? pout : ap;
   let qo = bottom == lo ? qout : aq;
   for (let j: usize = 0; j < m; j += STEP) pass(ptrs, hi, bottom, c + j, false, nullable, ap + j, aq + j, po + j, qo + j);
   let top = bottom - 1;
   while (top >= lo) {
-    bottom = max(top - 1, lo);
+    bottom = max(top - group + 1, lo);
     po = bottom == lo ? pout : ap;
     qo = bottom == lo ? qout : aq;
     for (let j: usize = 0; j < m; j += STEP) pass(ptrs, top, bottom, c + j, true, nullable, ap + j, aq + j, po + j, qo + j);
@@ -122,10 +129,10 @@ import { STEP, mul2, mul2Byte, ptrAt } from './common';
  */
 // @ts-ignore: decorator
 @inline export function syndromeChunk(
-  ptrs: usize, lo: i32, hi: i32, c: usize, m: usize, tmp: usize, pout: usize, qout: usize, nulls: bool,
+  ptrs: usize, lo: i32, hi: i32, c: usize, m: usize, tmp: usize, pout: usize, qout: usize, nulls: bool, group: i32,
 ): void {
-  if (nulls) chunkOf(ptrs, lo, hi, c, m, tmp, pout, qout, true);
-  else chunkOf(ptrs, lo, hi, c, m, tmp, pout, qout, false);
+  if (nulls) chunkOf(ptrs, lo, hi, c, m, tmp, pout, qout, true, group);
+  else chunkOf(ptrs, lo, hi, c, m, tmp, pout, qout, false, group);
 }
 
 /** The byte form for the tails: P | Q << 8 of slots lo..hi at byte i, Q scaled by {02}^lo. */
@@ -155,7 +162,7 @@ export function gen_syndrome(ptrs: usize, n: i32, p: usize, q: usize, tmp: usize
   const nulls = hasNull(ptrs, 0, n - 1);
   for (let c: usize = 0; c < bulk; c += CHUNK) {
     // A skipped output lands in its accumulator, which the last pass no longer reads.
-    syndromeChunk(ptrs, 0, n - 1, c, min(CHUNK, bulk - c), tmp, p != 0 ? p + c : tmp, q != 0 ? q + c : tmp + CHUNK, nulls);
+    syndromeChunk(ptrs, 0, n - 1, c, min(CHUNK, bulk - c), tmp, p != 0 ? p + c : tmp, q != 0 ? q + c : tmp + CHUNK, nulls, GROUP);
   }
   for (let i = bulk; i < len; i++) {
     const r = pqByte(ptrs, 0, n - 1, i);
@@ -175,7 +182,7 @@ export function xor_syndrome(ptrs: usize, start: i32, stop: i32, p: usize, q: us
   const nulls = hasNull(ptrs, start, stop);
   for (let c: usize = 0; c < bulk; c += CHUNK) {
     const m = min(CHUNK, bulk - c);
-    syndromeChunk(ptrs, start, stop, c, m, tmp, tmp, tmp + CHUNK, nulls);
+    syndromeChunk(ptrs, start, stop, c, m, tmp, tmp, tmp + CHUNK, nulls, GROUP);
     for (let j: usize = 0; j < m; j += 16) {
       if (p != 0) v128.store(p + c + j, v128.xor(v128.load(p + c + j), v128.load(tmp + j)));
       if (q != 0) {
@@ -204,7 +211,7 @@ export function pq_check(ptrs: usize, n: i32, p: usize, q: usize, tmp: usize, le
   let bad = 0;
   for (let c: usize = 0; c < bulk && bad != want; c += CHUNK) {
     const m = min(CHUNK, bulk - c);
-    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, nulls);
+    syndromeChunk(ptrs, 0, n - 1, c, m, tmp, tmp, tmp + CHUNK, nulls, GROUP);
     let dp = i8x16.splat(0);
     let dq = dp;
     for (let j: usize = 0; j < m; j += 16) {

@@ -119,7 +119,7 @@ export function examineText(name: string, sb: Superblock, deviceSectors: number,
   L.push(`   Device Role : ${roleText(sb)}`);
   L.push(`   Array State : ${arrayState(sb)} ('A' == active, '.' == missing, 'R' == replacing)`);
   const unknown = featureNames(sb.featureMap & ~Feature.RecoveryOffset);
-  if (unknown.length) L.push(`    (asynctx) features not implemented: ${unknown.join(', ')}`);
+  if (unknown.length) L.push(`    (asynctx) features asynctx does not support: ${unknown.join(', ')}`);
   return L.join('\n') + '\n';
 }
 

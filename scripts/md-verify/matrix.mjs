@@ -1,19 +1,29 @@
 // md-verify: arrays made by asynctx checked by the real Linux md driver, and
-// arrays made by md read by asynctx, over a matrix of shapes.
+// arrays made by md read by asynctx, over a matrix of shapes (levels 4/5/6, every
+// md layout, chunks 4K-512K, 3-32 members, member sizes 8 MiB to 2.5 GiB, mixed sizes).
 //
-//   forward (asynctx → md): `asynctx raid create` (+ write, and for some cases
-//     a `missing` slot or a fail/add/rebuild), then in the VM: mdadm --assemble,
-//     sha256 of the payloads as md reads them, `check` → mismatch_cnt, detail;
-//     back on the host asynctx checks and reads the members md has touched.
-//   reverse (md → asynctx): mdadm --create in the VM (resync, --assume-clean or
-//     a missing slot), the payloads written with dd, md's own check; then
-//     asynctx examine/detail/check/read, compared with md's numbers, and the
-//     superblock asynctx would have written for the same members compared
-//     field by field with md's (data offset, sizes, bad-block log…).
-//   round 2: md-made degraded arrays that asynctx rebuilt go back to md.
+//   forward (asynctx → md): `asynctx raid create`, payloads written with
+//     `asynctx raid write`, and per variant: plain (initial resync), clean
+//     (--assume-clean), missing (created degraded; md adds the member back and
+//     recovers it), rebuilt (fail, degraded write, remove, add + asynctx
+//     rebuild), recovering (the rebuild interrupted: md resumes it from
+//     recovery_offset), corrupt (bytes flipped: md's mismatch_cnt must equal
+//     asynctx's count). In the VM: mdadm --assemble, sha256 of the payloads as md
+//     reads them, `check` → mismatch_cnt, sysfs, --detail, --examine; back on
+//     the host asynctx checks and reads the members md has touched and prints
+//     examine as mdadm did.
+//   reverse (md → asynctx): mdadm --create in the VM (resync, --assume-clean, a
+//     missing slot, metadata 1.0/1.1; or superblocks only on members up to
+//     250 GiB), payloads written with dd, md's own check; then asynctx
+//     detail/read/check, compared with md's numbers and md's --examine/--detail
+//     text, and the superblock asynctx writes on members of the same sizes
+//     compared field by field with md's (data offset, sizes, bad-block log…).
+//   round 2: md-made arrays that asynctx rebuilt (degraded ones) or wrote into
+//     (the others) go back to md: assemble, check, bytes.
 //
-// Usage: node scripts/md-verify/matrix.mjs [--quick] [--filter SUBSTR[,SUBSTR…]] [--keep] [--live]
+// Usage: node scripts/md-verify/matrix.mjs [--full] [--filter SUBSTR[,SUBSTR…]] [--list] [--keep] [--live]
 //        [--capture DIR]   (store md-made superblocks as test fixtures)
+// Results: a table on stdout, every detail in .md-verify-cache/results.json. One run at a time.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, cpSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
@@ -26,7 +36,8 @@ const opt = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const QUICK = args.includes('--quick');
+// The default run is a cross-section (every layout, level and variant; about a third of the shapes); --full runs them all.
+const QUICK = !args.includes('--full');
 const FILTER = opt('--filter');
 const CAPTURE = opt('--capture');
 const WORK = join(CACHE, 'work');
@@ -61,6 +72,7 @@ function shapes() {
   out.push({ level: 4, layout: 'parity-last', chunk: 512, n: 3, size: 8 * M });
   out.push({ level: 6, layout: 'left-symmetric', chunk: 64, n: 16, size: 33 * M });
   out.push({ level: 5, layout: 'left-symmetric', chunk: 512, n: 16, size: 8 * M });
+  out.push({ level: 6, layout: 'right-symmetric', chunk: 16, n: 32, size: 8 * M, wide: true });
   // Members of different sizes: the data offset comes from the first member, the used size from the smallest.
   out.push({ level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 40 * M, sizes: [40 * M, 33 * M + 7 * 512, 60 * M, 36 * M], mixed: true });
   out.push({ level: 6, layout: 'right-symmetric', chunk: 128, n: 5, size: 20 * M, sizes: [20 * M, 100 * M, 9 * M + 512, 20 * M, 12 * M], mixed: true });
@@ -82,6 +94,9 @@ function sbOnlyShapes() {
     { level: 5, layout: 'left-symmetric', chunk: 16, n: 3, size: 64 * G + 4096 },
     { level: 6, layout: 'left-symmetric', chunk: 512, n: 4, size: 99 * G },
     { level: 5, layout: 'left-symmetric', chunk: 512, n: 3, size: 250 * G },
+    // Past 128 members the superblock's role table outgrows 512 bytes (max_dev).
+    { level: 6, layout: 'left-symmetric', chunk: 64, n: 130, size: 8 * M, fullOnly: true },
+    { level: 5, layout: 'right-asymmetric', chunk: 4, n: 200, size: 8 * M, fullOnly: true },
   ];
 }
 
@@ -93,20 +108,39 @@ function shapeId(s) {
 /** Size of member i of a case. */
 const sizeOf = (c, i) => c.sizes?.[i] ?? c.size;
 
-/** Cases: each shape forward and reverse, the variant rotating (plain/clean/missing/rebuilt, resync/clean/missing). */
-function cases() {
+/**
+ * Cases: each shape forward and reverse, the variant rotating (forward: plain,
+ * clean, missing, rebuilt, corrupt, recovering; reverse: resync, clean,
+ * missing), plus superblock-only and metadata 1.0/1.1 cases. The default run
+ * keeps every third shape (every layout of every level is still there) and the
+ * special ones; variants rotate over the shapes kept, so every variant runs.
+ */
+function casesOf(shapeList, full = false) {
   const list = [];
-  shapes().forEach((s, i) => {
+  shapeList.forEach((s, i) => {
     const fwd = s.big ? 'clean' : ['plain', 'clean', 'missing', 'rebuilt', 'corrupt', 'recovering'][i % 6];
     const rev = s.big ? 'clean' : ['resync', 'clean', 'missing'][i % 3];
     list.push({ ...s, dir: 'fwd', variant: fwd, id: `fwd-${fwd}-${shapeId(s)}` });
     list.push({ ...s, dir: 'rev', variant: rev, id: `rev-${rev}-${shapeId(s)}` });
   });
-  for (const s of sbOnlyShapes()) list.push({ ...s, dir: 'rev', variant: 'sbonly', id: `rev-sbonly-${shapeId(s)}` });
-  // --filter a,b,c keeps the cases whose id contains any of the substrings.
-  let out = list.filter((c) => !FILTER || FILTER.split(',').some((f) => c.id.includes(f)));
-  if (QUICK) out = out.filter((c, i) => i % 6 < 2 || c.big || c.mixed || c.level === 4 || c.variant === 'sbonly');
-  return out;
+  for (const s of sbOnlyShapes().filter((x) => full || !x.fullOnly)) list.push({ ...s, dir: 'rev', variant: 'sbonly', id: `rev-sbonly-${shapeId(s)}` });
+  // md arrays with the older superblock places: 1.0 (at the end, data from sector 0) and 1.1 (at the start).
+  for (const [meta, s] of [
+    ['1.0', { level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 33 * M + 7 * 512 }],
+    ['1.0', { level: 6, layout: 'right-asymmetric', chunk: 16, n: 5, size: 8 * M }],
+    ['1.1', { level: 5, layout: 'right-symmetric', chunk: 128, n: 3, size: 33 * M + 7 * 512 }],
+    ['1.1', { level: 6, layout: 'left-symmetric', chunk: 512, n: 6, size: 8 * M }],
+  ]) list.push({ ...s, dir: 'rev', variant: 'clean', meta, id: `rev-meta${meta.replace('.', '')}-${shapeId(s)}` });
+  return list;
+}
+
+function cases() {
+  const all = shapes();
+  const quick = casesOf(all.filter((s, i) => i % 3 === 0 || s.big || s.mixed || s.wide || s.level === 4));
+  if (!FILTER) return QUICK ? quick : casesOf(all, true);
+  // --filter a,b,c keeps the cases (of the default run or the full one) whose id contains any of the substrings.
+  const seen = new Set();
+  return [...quick, ...casesOf(all, true)].filter((c) => !seen.has(c.id) && seen.add(c.id) && FILTER.split(',').some((f) => c.id.includes(f)));
 }
 
 /**
@@ -125,15 +159,22 @@ function snapshot() {
 }
 
 /** Runs `asynctx raid …`; resolves with stdout (parsed with json), or {error} with allowFail. */
-function asx(argv, { json = false, allowFail = false, interruptAfterMs } = {}) {
-  const full = [ASX, 'raid', ...argv, ...(json ? ['--json'] : []), '--quiet'];
+function asx(argv, { json = false, allowFail = false, interruptOn } = {}) {
+  // interruptOn: a pattern of the progress lines on stderr; SIGINT is sent when it first shows.
+  const full = [ASX, 'raid', ...argv, ...(json ? ['--json'] : []), ...(interruptOn ? [] : ['--quiet'])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, full, { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), interruptAfterMs);
     let out = '';
     let err = '';
+    let sent = false;
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (interruptOn && !sent && interruptOn.test(err)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0 && !allowFail) reject(new Error(`asynctx raid ${argv.join(' ')} → ${code}: ${err.trim()}`));
@@ -229,7 +270,7 @@ async function forwardPrepare(c) {
     if (c.variant === 'rebuilt') await asx(['add', '--member', p.members[k], ...p.members.filter((_, i) => i !== k)]);
     else {
       await asx(['add', '--no-rebuild', '--member', p.members[k], ...p.members.filter((_, i) => i !== k)]);
-      const r = await asx(['rebuild', ...p.members], { allowFail: true, interruptAfterMs: 150 });
+      const r = await asx(['rebuild', ...p.members], { allowFail: true, interruptOn: /rebuild: [1-9]0%/ });
       const sb = (await asx(['examine', p.members[k]], { json: true }))[0];
       extra = { interrupted: r.status === 130, recoveryOffset: sb.recoveryOffset, featureMap: sb.featureMap };
     }
@@ -270,11 +311,24 @@ async function corrupt(c, p, det) {
   return { asxMismatchBefore: chk.mismatches };
 }
 
+/**
+ * For members of gigabytes (c.big), md checks two windows of member sectors,
+ * the first and the last 96 MiB (where the payloads are), not the zeros between:
+ * a whole check of them takes minutes in an emulated VM. Empty for the others.
+ */
+function checkWindows(c, componentSectors, md) {
+  if (!c.big) return '';
+  const w = 96 * 2048;
+  const end = componentSectors ? String(componentSectors) : 'max';
+  const tail = componentSectors ? componentSectors - w : `$(( $(cat /sys/block/${md}/md/component_size) * 2 - ${w} ))`;
+  return ` 0 ${w} ${tail} ${end}`;
+}
+
 function forwardJob(c, base, prep, md) {
   const { plan, miss } = prep;
   const devs = Array.from({ length: c.n }, (_, i) => i).filter((i) => !miss.includes(i));
   const L = [];
-  L.push(`echo "@@CASE ${c.id}"`);
+  L.push(`echo "@@CASE ${c.id}"; tick start`);
   L.push(`mdadm --assemble /dev/${md} --run ${devs.map((i) => `$(dev ${base + i})`).join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   L.push(`echo "@@ATSTART $(cat /sys/block/${md}/md/array_state) $(cat /sys/block/${md}/md/sync_action) degraded=$(cat /sys/block/${md}/md/degraded)"`);
@@ -282,13 +336,13 @@ function forwardJob(c, base, prep, md) {
   L.push(`echo "@@SHA1 $(devsha /dev/${md} 0 ${plan.p1})"; echo "@@SHA2 $(devsha /dev/${md} ${plan.o2} ${plan.p2})"`);
   for (const i of miss) L.push(`mdadm /dev/${md} --add $(dev ${base + i}) 2>&1 | sed 's/^/@@LOG /'; mdwait ${md}`);
   if (miss.length) L.push(`echo "@@SHA1R $(devsha /dev/${md} 0 ${plan.p1})"; echo "@@SHA2R $(devsha /dev/${md} ${plan.o2} ${plan.p2})"`);
-  L.push(`mdcheck ${md}`);
+  L.push(`tick check; mdcheck ${md}${checkWindows(c, prep.det?.componentSectors, md)}; tick checked`);
   L.push(`mdinfo ${md}`);
   L.push(`mdidle ${md}; mdadm --detail /dev/${md} | sed 's/^/@@DETAIL /'`);
   L.push(`mdadm --stop /dev/${md} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`mdadm --examine $(dev ${base + devs[0]}) | sed 's/^/@@EXAMINE /'`);
   L.push('fi');
-  L.push(`echo "@@ENDCASE ${c.id}"`);
+  L.push(`tick end; echo "@@ENDCASE ${c.id}"`);
   return L.join('\n');
 }
 
@@ -343,7 +397,7 @@ async function forwardVerify(c, prep, out) {
   row.mdSizeOk = Number(out.md.size_sectors) * 512 === prep.det.arrayBytes;
   row.mdOffsetOk = out.md.devs.length > 0 && out.md.devs.every((d) => Number(d.offset) === prep.sb0.dataOffset);
   row.mdComponentOk = Number(out.md.component_size) * 2 === prep.det.componentSectors;
-  row.raw = { log: out.log, detail: out.detail, examine: out.examine };
+  row.raw = { log: out.log, detail: out.detail, examine: out.examine, times: out.times };
   if (row.assemble) {
     // Back on the host: asynctx reads what md has written (events, roles) and checks parity itself.
     const chk = await asx(['check', ...p.members], { json: true, allowFail: true });
@@ -400,9 +454,9 @@ function reverseJob(c, base, prep, md) {
   // Disks: members base..base+n-1, then payload 1 and payload 2.
   const devs = Array.from({ length: c.n }, (_, i) => (miss.includes(i) ? 'missing' : `$(dev ${base + i})`));
   const L = [];
-  L.push(`echo "@@CASE ${c.id}"`);
+  L.push(`echo "@@CASE ${c.id}"; tick start`);
   const clean = c.variant === 'clean' || c.variant === 'sbonly';
-  L.push(`mdadm --create /dev/${md} --run --metadata=1.2 --name=${c.id.slice(0, 20)} --level=${c.level} ${mdLayoutArg(c)} --chunk=${c.chunk} --raid-devices=${c.n} ${clean ? '--assume-clean' : ''} ${bitmapArg(c)} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
+  L.push(`mdadm --create /dev/${md} --run --metadata=${c.meta ?? '1.2'} --name=${c.id.slice(0, 20)} --level=${c.level} ${mdLayoutArg(c)} --chunk=${c.chunk} --raid-devices=${c.n} ${clean ? '--assume-clean' : ''} ${bitmapArg(c)} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   if (c.variant === 'sbonly') {
     L.push(`mdinfo ${md}`);
@@ -411,7 +465,7 @@ function reverseJob(c, base, prep, md) {
     L.push(`mdadm --stop /dev/${md} 2>&1 | sed 's/^/@@LOG /'`);
     L.push(`mdadm --examine $(dev ${base}) | sed 's/^/@@EXAMINE /'`);
     L.push('fi');
-    L.push(`echo "@@ENDCASE ${c.id}"`);
+    L.push(`tick end; echo "@@ENDCASE ${c.id}"`);
     return L.join('\n');
   }
   L.push(`mdwait ${md}`);
@@ -419,13 +473,13 @@ function reverseJob(c, base, prep, md) {
   L.push(`dd if=$(dev ${base + c.n}) of=/dev/${md} bs=64k 2>/dev/null; sync`);
   L.push(`dd if=$(dev ${base + c.n + 1}) of=/dev/${md} bs=512 seek=$(( ($(cat /sys/block/${md}/size) * 512 - ${plan.p2} - 2560) / 512 )) 2>/dev/null; sync`);
   L.push(`echo "@@SHA1 $(devsha /dev/${md} 0 ${plan.p1})"`);
-  if (!miss.length) L.push(`mdcheck ${md}`);
+  if (!miss.length) L.push(`tick check; mdcheck ${md}${checkWindows(c, null, md)}; tick checked`);
   L.push(`mdinfo ${md}`);
   L.push(`mdidle ${md}; mdadm --detail /dev/${md} | sed 's/^/@@DETAIL /'`);
   L.push(`mdadm --stop /dev/${md} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`mdadm --examine $(dev ${base + (miss.includes(0) ? 1 : 0)}) | sed 's/^/@@EXAMINE /'`);
   L.push('fi');
-  L.push(`echo "@@ENDCASE ${c.id}"`);
+  L.push(`tick end; echo "@@ENDCASE ${c.id}"`);
   return L.join('\n');
 }
 
@@ -435,7 +489,7 @@ const GEOMETRY_FIELDS = ['minorVersion', 'featureMap', 'level', 'layout', 'size'
 async function reverseVerify(c, prep, out) {
   const p = paths(c);
   const row = { assemble: !!out.assembled, mismatch: out.check?.mismatch ?? (prep.miss.length ? 'n/a (degraded)' : undefined) };
-  row.raw = { log: out.log, detail: out.detail, examine: out.examine };
+  row.raw = { log: out.log, detail: out.detail, examine: out.examine, times: out.times };
   const present = p.members.filter((_, i) => !prep.miss.includes(i));
   const arrayBytes = Number(out.arraySize);
   const o2 = prep.plan ? arrayBytes - prep.plan.p2 - 2560 : 0;
@@ -464,7 +518,7 @@ async function reverseVerify(c, prep, out) {
   row.examineDiffs = ex.error ? [ex.error] : examineDiffs(out.examine, ex);
   const dt = await asx(['detail', ...present], { allowFail: true });
   row.detailDiffs = dt.error ? [dt.error] : detailDiffs(out.detail, dt);
-  // The superblock asynctx writes on blank members of the same size, field by field against md's.
+  // The superblock asynctx writes on blank members of the same size, field by field against md's (asynctx writes 1.2 only).
   const twin = join(p.dir, 'twin');
   mkdirSync(twin, { recursive: true });
   const tw = Array.from({ length: c.n }, (_, i) => join(twin, `t${i}.img`));
@@ -472,9 +526,9 @@ async function reverseVerify(c, prep, out) {
   await asx(['create', '--assume-clean', '--level', String(c.level), '--layout', c.layout, '--chunk', `${c.chunk}K`, ...tw]);
   const mine = (await asx(['examine', tw[0]], { json: true }))[0];
   const theirs = (await asx(['examine', present[0]], { json: true }))[0];
-  row.sbDiffs = GEOMETRY_FIELDS.filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f])).map((f) => `${f}: asynctx ${mine[f]} md ${theirs[f]}`);
+  row.sbDiffs = c.meta ? [] : GEOMETRY_FIELDS.filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f])).map((f) => `${f}: asynctx ${mine[f]} md ${theirs[f]}`);
   rmSync(twin, { recursive: true, force: true });
-  if (CAPTURE) capture(c, present, out);
+  if (CAPTURE && !c.meta) capture(c, present, out);
   if (prep.miss.length) {
     // asynctx rebuilds the md-made degraded array onto fresh members; round 2 takes it back to md.
     for (const i of prep.miss) {
@@ -484,8 +538,15 @@ async function reverseVerify(c, prep, out) {
     const chk = await asx(['check', ...p.members], { json: true, allowFail: true });
     row.asxMismatchAfterRebuild = chk.error ?? chk.mismatches;
     round2.push({ c, prep: { ...prep, plan: { ...prep.plan, o2 }, miss: [] } });
+  } else if (!sbOnly && row.asxMismatch === 0) {
+    // asynctx writes into the md-made array (a fresh payload 2, mid-array, neither chunk- nor 4K-aligned); round 2 takes it back to md.
+    const o3 = Math.floor((arrayBytes * 0.55) / 4096) * 4096 + 3 * 512;
+    writeFileSync(p.p2, randomBytes(prep.plan.p2));
+    const w = await asx(['write', '--input', p.p2, '--offset', String(o3), ...p.members], { allowFail: true });
+    row.asxWrite = w.error ?? true;
+    if (!w.error) round2.push({ c, prep: { ...prep, plan: { ...prep.plan, o2: o3 }, miss: [] } });
   }
-  const dataOk = sbOnly || (row.mdBytes && row.asxBytes1 && row.asxBytes2 && (prep.miss.length ? row.asxMismatchAfterRebuild === 0 : row.asxMismatch === 0 && row.mismatch === '0'));
+  const dataOk = sbOnly || (row.mdBytes && row.asxBytes1 && row.asxBytes2 && (prep.miss.length ? row.asxMismatchAfterRebuild === 0 : row.asxMismatch === 0 && row.mismatch === '0' && row.asxWrite === true));
   row.ok = dataOk && row.asxSizeOk && row.asxComponentOk && row.asxOffsetOk &&
     row.sbDiffs.length === 0 && row.examineDiffs.length === 0 && row.detailDiffs.length === 0;
   record(c, row);
@@ -542,6 +603,7 @@ function parse(text) {
       case 'DETAIL': cur.detail.push(rest); break;
       case 'EXAMINE': cur.examine.push(rest); break;
       case 'LOG': cur.log.push(rest); break;
+      case 'T': (cur.times ??= []).push(rest.trim()); break;
       case 'ENDCASE': cur.ended = true; cur = null; break;
     }
   }
@@ -632,10 +694,14 @@ const round2 = [];
 
 async function main() {
   const t0 = Date.now();
+  const all = cases();
+  if (args.includes('--list')) {
+    for (const c of all) process.stdout.write(`${c.id}\n`);
+    return;
+  }
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   snapshot();
-  const all = cases();
   process.stderr.write(`[md-verify] ${all.length} cases\n`);
   const jobs = all.map((c) => {
     const p = paths(c);
@@ -644,9 +710,9 @@ async function main() {
       : { c, id: c.id, ndisks: c.n + (c.variant === 'sbonly' ? 0 : 2), disks: c.variant === 'sbonly' ? p.members : [...p.members, p.p1, p.p2], prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
   });
   await runBatches(jobs, 'round 1');
-  // Round 2: md-made degraded arrays rebuilt by asynctx, back to md.
+  // Round 2: md-made arrays that asynctx rebuilt (degraded ones) or wrote to (the others), back to md.
   const jobs2 = round2.map(({ c, prep }) => {
-    const id = c.id.replace(/^rev-/, 'rev2-');
+    const id = c.id.replace(/^rev-([a-z0-9]+)-/, (_, v) => `rev2-${v}-${v === 'missing' ? 'rebuilt' : 'written'}-`);
     const c2 = { ...c, dir: 'rev2', id };
     const p = paths(c);
     return {

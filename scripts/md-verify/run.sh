@@ -1,7 +1,7 @@
 #!/bin/sh
 # md-verify: check asynctx's RAID against the real Linux md driver in a small VM.
 #
-#   scripts/md-verify/run.sh [--quick] [--filter SUBSTR] [--keep] [--capture DIR] [--live]
+#   scripts/md-verify/run.sh [--full] [--filter SUBSTR] [--keep] [--capture DIR] [--live]
 #
 # Needs qemu-system-x86 and the Debian packages linux-image-amd64, mdadm and
 # busybox-static (downloaded with apt-get download into .md-verify-cache/, which

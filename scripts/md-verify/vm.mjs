@@ -195,7 +195,7 @@ function bootVm({ disks, job, timeoutMs, memMb, log, accel }) {
   const kvm = accel === 'kvm';
   const args = [
     '-nographic', '-no-reboot', '-m', String(memMb), '-smp', '2',
-    ...(kvm ? ['-enable-kvm', '-cpu', process.env.MD_VERIFY_CPU ?? 'host,-arch-capabilities'] : ['-cpu', 'max']),
+    ...(kvm ? ['-enable-kvm', '-cpu', process.env.MD_VERIFY_CPU ?? 'host,-arch-capabilities'] : ['-cpu', process.env.MD_VERIFY_TCG_CPU ?? 'max']),
     '-kernel', kernel, '-initrd', jobInitrd,
     '-append', `console=ttyS0 earlyprintk=serial panic=-1 ${process.env.MD_VERIFY_APPEND ?? ""} ${process.env.MD_VERIFY_VERBOSE ? '' : 'quiet loglevel=4'}`,
     '-device', 'virtio-scsi-pci,id=scsi0',

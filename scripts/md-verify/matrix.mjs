@@ -73,6 +73,9 @@ function shapes() {
   out.push({ level: 6, layout: 'left-symmetric', chunk: 64, n: 16, size: 33 * M });
   out.push({ level: 5, layout: 'left-symmetric', chunk: 512, n: 16, size: 8 * M });
   out.push({ level: 6, layout: 'right-symmetric', chunk: 16, n: 32, size: 8 * M, wide: true });
+  // Chunks past mdadm's default.
+  out.push({ level: 5, layout: 'right-asymmetric', chunk: 1024, n: 5, size: 33 * M + 7 * 512 });
+  out.push({ level: 6, layout: 'left-symmetric', chunk: 4096, n: 4, size: 100 * M });
   // Members of different sizes: the data offset comes from the first member, the used size from the smallest.
   out.push({ level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 40 * M, sizes: [40 * M, 33 * M + 7 * 512, 60 * M, 36 * M], mixed: true });
   out.push({ level: 6, layout: 'right-symmetric', chunk: 128, n: 5, size: 20 * M, sizes: [20 * M, 100 * M, 9 * M + 512, 20 * M, 12 * M], mixed: true });
@@ -110,16 +113,16 @@ const sizeOf = (c, i) => c.sizes?.[i] ?? c.size;
 
 /**
  * Cases: each shape forward and reverse, the variant rotating (forward: plain,
- * clean, missing, rebuilt, corrupt, recovering; reverse: resync, clean,
- * missing), plus superblock-only and metadata 1.0/1.1 cases. The default run
+ * clean, missing, rebuilt, corrupt, recovering, spare; reverse: resync, clean,
+ * missing, spare), plus superblock-only and metadata 1.0/1.1 cases. The default run
  * keeps every third shape (every layout of every level is still there) and the
  * special ones; variants rotate over the shapes kept, so every variant runs.
  */
 function casesOf(shapeList, full = false) {
   const list = [];
   shapeList.forEach((s, i) => {
-    const fwd = s.big ? 'clean' : ['plain', 'clean', 'missing', 'rebuilt', 'corrupt', 'recovering'][i % 6];
-    const rev = s.big ? 'clean' : ['resync', 'clean', 'missing'][i % 3];
+    const fwd = s.big ? 'clean' : ['plain', 'clean', 'missing', 'rebuilt', 'corrupt', 'recovering', 'spare'][i % 7];
+    const rev = s.big ? 'clean' : ['resync', 'clean', 'missing', 'spare'][i % 4];
     list.push({ ...s, dir: 'fwd', variant: fwd, id: `fwd-${fwd}-${shapeId(s)}` });
     list.push({ ...s, dir: 'rev', variant: rev, id: `rev-${rev}-${shapeId(s)}` });
   });
@@ -131,6 +134,11 @@ function casesOf(shapeList, full = false) {
     ['1.1', { level: 5, layout: 'right-symmetric', chunk: 128, n: 3, size: 33 * M + 7 * 512 }],
     ['1.1', { level: 6, layout: 'left-symmetric', chunk: 512, n: 6, size: 8 * M }],
   ]) list.push({ ...s, dir: 'rev', variant: 'clean', meta, id: `rev-meta${meta.replace('.', '')}-${shapeId(s)}` });
+  // md arrays made with mdadm's own choices overridden: a smaller used size, a chosen data offset.
+  for (const [tag, extra, s] of [
+    ['size20M', '--size=20480', { level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 33 * M + 7 * 512 }],
+    ['offset7M', '--data-offset=7M', { level: 6, layout: 'left-symmetric', chunk: 128, n: 5, size: 33 * M + 7 * 512 }],
+  ]) list.push({ ...s, dir: 'rev', variant: 'clean', mdExtra: extra, id: `rev-${tag}-${shapeId(s)}` });
   return list;
 }
 
@@ -213,6 +221,14 @@ function paths(c) {
   };
 }
 
+/** The images a case attaches to the VM, in target order: members, then (reverse) the payloads, then a spare. */
+function vmDisks(c) {
+  const p = paths(c);
+  const spare = c.variant === 'spare' ? [p.spare] : [];
+  if (c.dir !== 'rev') return [...p.members, ...spare];
+  return c.variant === 'sbonly' ? p.members : [...p.members, p.p1, p.p2, ...spare];
+}
+
 /** Slots left out in the degraded variants: one for RAID-4/5; for RAID-6 one or two. */
 function missingSlots(c) {
   if (c.level !== 6) return [c.n - 2];
@@ -279,6 +295,11 @@ async function forwardPrepare(c) {
   }
   if (miss.length) for (const i of miss) sparse(p.members[i], sizeOf(c, i)); // blank replacements for md to recover onto
   if (c.variant === 'corrupt') extra = await corrupt(c, p, det);
+  if (c.variant === 'spare') {
+    // A member added to a whole array becomes a spare (role 0xffff), as in md.
+    sparse(p.spare, sizeOf(c, 0));
+    await asx(['add', '--member', p.spare, ...p.members]);
+  }
   return { det, plan, miss, ...extra, sb0: (await asx(['examine', present[0]], { json: true }))[0] };
 }
 
@@ -329,6 +350,7 @@ function forwardJob(c, base, prep, md) {
   const devs = Array.from({ length: c.n }, (_, i) => i).filter((i) => !miss.includes(i));
   const L = [];
   L.push(`echo "@@CASE ${c.id}"; tick start`);
+  if (c.variant === 'spare') devs.push(c.n);
   L.push(`mdadm --assemble /dev/${md} --run ${devs.map((i) => `$(dev ${base + i})`).join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   L.push(`echo "@@ATSTART $(cat /sys/block/${md}/md/array_state) $(cat /sys/block/${md}/md/sync_action) degraded=$(cat /sys/block/${md}/md/degraded)"`);
@@ -389,6 +411,8 @@ function detailDiffs(mdLines, asxText) {
 
 async function forwardVerify(c, prep, out) {
   const p = paths(c);
+  // 'corrupt': md's mismatch_cnt must equal what asynctx counted (before and after md), and not be 0.
+  const expected = c.variant === 'corrupt' ? String(prep.asxMismatchBefore) : '0';
   const row = { assemble: !!out.assembled, atStart: out.atStart, mismatch: out.check?.mismatch, checkRan: out.check?.last === 'check' };
   row.bytes1 = out.sha1 === sha(readFileSync(p.p1));
   row.bytes2 = out.sha2 === sha(readFileSync(p.p2));
@@ -408,16 +432,22 @@ async function forwardVerify(c, prep, out) {
     const first = p.members.findIndex((_, i) => !prep.miss.includes(i));
     const ex = await asx(['examine', p.members[first]], { allowFail: true });
     row.examineDiffs = ex.error ? [ex.error] : examineDiffs(out.examine, ex);
+    if (c.variant === 'spare') row.mdSpares = fields(out.detail).get('Spare Devices');
+    if (c.variant === 'corrupt' && row.mismatch === expected) {
+      // asynctx repairs; round 2 has md check it again (0 expected).
+      const r = await asx(['repair', ...p.members], { json: true, allowFail: true });
+      row.asxRepaired = r.error ?? r.repaired;
+      round2.push({ c, prep, id2: c.id.replace(/^fwd-corrupt-/, 'fwd2-repaired-'), variant2: 'repaired' });
+    }
   }
-  // 'corrupt': md's mismatch_cnt must equal what asynctx counted (before and after md), and not be 0.
-  const expected = c.variant === 'corrupt' ? String(prep.asxMismatchBefore) : '0';
   if (c.variant === 'corrupt') row.asxMismatchBefore = prep.asxMismatchBefore;
   if (c.variant === 'recovering') Object.assign(row, { interrupted: prep.interrupted, recoveryOffset: prep.recoveryOffset });
   // Only an interrupted rebuild may leave md something to do at assembly (it resumes the recovery).
   const startOk = c.variant === 'recovering' ? !/resync/.test(row.atStart ?? '') : !/resync|recover/.test(row.atStart ?? '');
   row.ok = row.assemble && row.mismatch === expected && (expected !== '0') === (c.variant === 'corrupt') && row.checkRan && row.bytes1 && row.bytes2 && row.bytesAfterRecovery !== false &&
     row.mdState === 'clean' && row.mdSizeOk && row.mdOffsetOk && row.mdComponentOk && String(row.asxCheckAfterMd) === expected && row.asxReadAfterMd === true &&
-    startOk && row.examineDiffs?.length === 0;
+    startOk && row.examineDiffs?.length === 0 && (c.variant !== 'spare' || row.mdSpares === '1') &&
+    (c.variant !== 'corrupt' || row.asxRepaired === prep.asxMismatchBefore);
   record(c, row);
 }
 
@@ -427,6 +457,7 @@ async function reversePrepare(c) {
   rmSync(p.dir, { recursive: true, force: true });
   mkdirSync(p.dir, { recursive: true });
   p.members.forEach((m, i) => sparse(m, sizeOf(c, i)));
+  if (c.variant === 'spare') sparse(p.spare, sizeOf(c, 0));
   if (c.variant === 'sbonly') return { plan: null, miss: [] };
   // The array size md will pick is unknown here; keep payloads inside a conservative bound.
   const dataDisks = c.n - (c.level === 6 ? 2 : 1);
@@ -451,12 +482,13 @@ function mdLayoutArg(c) {
 
 function reverseJob(c, base, prep, md) {
   const { plan, miss } = prep;
-  // Disks: members base..base+n-1, then payload 1 and payload 2.
+  // Disks: members base..base+n-1, then payload 1 and payload 2, then a spare.
   const devs = Array.from({ length: c.n }, (_, i) => (miss.includes(i) ? 'missing' : `$(dev ${base + i})`));
+  if (c.variant === 'spare') devs.push(`--spare-devices=1 $(dev ${base + c.n + 2})`);
   const L = [];
   L.push(`echo "@@CASE ${c.id}"; tick start`);
-  const clean = c.variant === 'clean' || c.variant === 'sbonly';
-  L.push(`mdadm --create /dev/${md} --run --metadata=${c.meta ?? '1.2'} --name=${c.id.slice(0, 20)} --level=${c.level} ${mdLayoutArg(c)} --chunk=${c.chunk} --raid-devices=${c.n} ${clean ? '--assume-clean' : ''} ${bitmapArg(c)} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
+  const clean = c.variant === 'clean' || c.variant === 'sbonly' || c.variant === 'spare';
+  L.push(`mdadm --create /dev/${md} --run --metadata=${c.meta ?? '1.2'} --name=${c.id.slice(0, 20)} --level=${c.level} ${mdLayoutArg(c)} --chunk=${c.chunk} --raid-devices=${c.n} ${clean ? '--assume-clean' : ''} ${bitmapArg(c)} ${c.mdExtra ?? ''} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   if (c.variant === 'sbonly') {
     L.push(`mdinfo ${md}`);
@@ -495,7 +527,9 @@ async function reverseVerify(c, prep, out) {
   const o2 = prep.plan ? arrayBytes - prep.plan.p2 - 2560 : 0;
   row.mdBytes = prep.plan ? out.sha1 === sha(readFileSync(p.p1)) : undefined;
   if (!row.assemble) return record(c, { ...row, ok: false });
-  const det = await asx(['detail', ...present], { json: true, allowFail: true });
+  // Members md knows: the present ones and a spare.
+  const known = [...present, ...(c.variant === 'spare' ? [p.spare] : [])];
+  const det = await asx(['detail', ...known], { json: true, allowFail: true });
   if (det.error) return record(c, { ...row, asxAssemble: det.error, ok: false });
   row.asxAssemble = true;
   row.asxSizeOk = det.arrayBytes === arrayBytes;
@@ -516,7 +550,7 @@ async function reverseVerify(c, prep, out) {
   // What mdadm printed about the stopped array's members and the running array, against asynctx's reports.
   const ex = await asx(['examine', p.members[prep.miss.includes(0) ? 1 : 0]], { allowFail: true });
   row.examineDiffs = ex.error ? [ex.error] : examineDiffs(out.examine, ex);
-  const dt = await asx(['detail', ...present], { allowFail: true });
+  const dt = await asx(['detail', ...known], { allowFail: true });
   row.detailDiffs = dt.error ? [dt.error] : detailDiffs(out.detail, dt);
   // The superblock asynctx writes on blank members of the same size, field by field against md's (asynctx writes 1.2 only).
   const twin = join(p.dir, 'twin');
@@ -526,9 +560,9 @@ async function reverseVerify(c, prep, out) {
   await asx(['create', '--assume-clean', '--level', String(c.level), '--layout', c.layout, '--chunk', `${c.chunk}K`, ...tw]);
   const mine = (await asx(['examine', tw[0]], { json: true }))[0];
   const theirs = (await asx(['examine', present[0]], { json: true }))[0];
-  row.sbDiffs = c.meta ? [] : GEOMETRY_FIELDS.filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f])).map((f) => `${f}: asynctx ${mine[f]} md ${theirs[f]}`);
+  row.sbDiffs = c.meta || c.mdExtra ? [] : GEOMETRY_FIELDS.filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f])).map((f) => `${f}: asynctx ${mine[f]} md ${theirs[f]}`);
   rmSync(twin, { recursive: true, force: true });
-  if (CAPTURE && !c.meta) capture(c, present, out);
+  if (CAPTURE && !c.meta && !c.mdExtra) capture(c, present, out);
   if (prep.miss.length) {
     // asynctx rebuilds the md-made degraded array onto fresh members; round 2 takes it back to md.
     for (const i of prep.miss) {
@@ -706,20 +740,20 @@ async function main() {
   const jobs = all.map((c) => {
     const p = paths(c);
     return c.dir === 'fwd'
-      ? { c, id: c.id, ndisks: c.n, disks: p.members, prepare: () => forwardPrepare(c), script: (prep, base, md) => forwardJob(c, base, prep, md), verify: (prep, out) => forwardVerify(c, prep, out) }
-      : { c, id: c.id, ndisks: c.n + (c.variant === 'sbonly' ? 0 : 2), disks: c.variant === 'sbonly' ? p.members : [...p.members, p.p1, p.p2], prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
+      ? { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => forwardPrepare(c), script: (prep, base, md) => forwardJob(c, base, prep, md), verify: (prep, out) => forwardVerify(c, prep, out) }
+      : { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
   });
   await runBatches(jobs, 'round 1');
   // Round 2: md-made arrays that asynctx rebuilt (degraded ones) or wrote to (the others), back to md.
-  const jobs2 = round2.map(({ c, prep }) => {
-    const id = c.id.replace(/^rev-([a-z0-9]+)-/, (_, v) => `rev2-${v}-${v === 'missing' ? 'rebuilt' : 'written'}-`);
-    const c2 = { ...c, dir: 'rev2', id };
+  const jobs2 = round2.map(({ c, prep, id2, variant2 }) => {
+    const id = id2 ?? c.id.replace(/^rev-([A-Za-z0-9]+)-/, (_, v) => `rev2-${v}-${v === 'missing' ? 'rebuilt' : 'written'}-`);
+    const c2 = { ...c, dir: 'rev2', id, variant: variant2 ?? c.variant };
     const p = paths(c);
     return {
       c: c2,
       id,
-      ndisks: c.n,
-      disks: p.members,
+      ndisks: vmDisks({ ...c2, id: c.id }).length,
+      disks: vmDisks({ ...c2, id: c.id }),
       prepare: async () => ({ ...prep, det: await asx(['detail', ...p.members], { json: true }), sb0: (await asx(['examine', p.members[0]], { json: true }))[0] }),
       script: (prep2, base, md) => forwardJob(c2, base, prep2, md),
       verify: async (prep2, out) => {

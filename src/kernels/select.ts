@@ -4,7 +4,6 @@
  * operation. The result is a composite KernelSet and a table saying who won
  * and by how much.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { allocBlock, freeBlock } from '../mem/arena.js';
 import type { Block, KernelSet, Slot } from './types.js';
 
@@ -33,7 +32,11 @@ export interface Selection {
 /** Total time budget of a selection, as lib/raid6 keeps its start-up benchmark short. */
 export const SELECT_BUDGET_MS = 50;
 const BLOCK = 4096;
-const ROUNDS = 4;
+const COPY = 65536;
+/** Passes over the ops. */
+const PASSES = 2;
+/** Target length of one timed batch of calls, in ms. */
+const BATCH_MS = 0.025;
 /** How much faster a later candidate must measure to replace an earlier one. */
 const MARGIN = 1.1;
 const DATA = 4;
@@ -58,13 +61,19 @@ class Bench {
   readonly q: Block;
   readonly dest: Block;
   readonly zero: Block;
+  /** memcpy/memset move COPY bytes a call: both candidates call native code, so at 4 KiB the
+   * JS-to-wasm call, slow until V8 has optimized the caller, would decide the race. */
+  readonly copySrc: Block;
+  readonly copyDest: Block;
 
   constructor(ref: KernelSet) {
-    const block = (): Block => {
-      const b = allocBlock(BLOCK);
+    const block = (len = BLOCK): Block => {
+      const b = allocBlock(len);
       this.blocks.push(b);
       return b;
     };
+    this.copySrc = block(COPY);
+    this.copyDest = block(COPY);
     this.data = Array.from({ length: DATA }, (_, i) => {
       const b = block();
       for (let j = 0; j < BLOCK; j++) b[j] = (j * 31 + i * 97 + 7) & 0xff;
@@ -83,8 +92,8 @@ class Bench {
     const { data, p, q, dest } = this;
     const d: Slot[] = data;
     switch (op) {
-      case 'memcpy': k.memcpy(dest, data[0]); return BLOCK;
-      case 'memset': k.memset(dest, 0x5a); return BLOCK;
+      case 'memcpy': k.memcpy(this.copyDest, this.copySrc); return COPY;
+      case 'memset': k.memset(this.copyDest, 0x5a); return COPY;
       case 'xor': k.xor(dest, data); return BLOCK * DATA;
       // [d0, d0]: the check must read to the end, as on a clean stripe.
       case 'xorIsZero': k.xorIsZero([data[0], data[0]]); return BLOCK * 2;
@@ -106,60 +115,20 @@ class Bench {
 }
 
 /**
- * This thread's CPU time in ms, from the scheduler's own accounting
- * (/proc/thread-self/schedstat, ns precision), or null where there is none.
- * process.cpuUsage() will not do: it counts every thread, and on many kernels
- * it moves in whole ticks, so a sub-millisecond slice reads as 0 ms or 4 ms.
+ * Runs op on k `calls` times; returns MB/s (0 when the clock did not move) and the time taken.
+ * A batch is short (~25 µs): most batches run without losing the core to
+ * another process, and the best of many, interleaved with the other
+ * candidates' batches, is what the kernel does when it has the core. (No CPU
+ * clock helps here: process.cpuUsage counts every thread, and on this kernel
+ * a thread's own schedstat runtime stands still between scheduler events, so
+ * sub-millisecond slices read as 0 ms.)
  */
-class ThreadClock {
-  private fd: number | null = null;
-  private readonly buf = Buffer.alloc(128);
-  constructor() {
-    try {
-      this.fd = openSync('/proc/thread-self/schedstat', 'r');
-    } catch {
-      this.fd = null;
-    }
-  }
-  ms(): number | null {
-    if (this.fd === null) return null;
-    try {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
-      const ns = Number(this.buf.toString('latin1', 0, n).split(' ')[0]);
-      return Number.isFinite(ns) ? ns / 1e6 : null;
-    } catch {
-      return null;
-    }
-  }
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
-}
-
-/**
- * MB/s of op on k over about `ms` milliseconds (at least one call), after an
- * untimed `first` call. The time is the smaller of wall-clock and this
- * thread's CPU time: CPU time leaves out the stretches when another process
- * had the core, wall-clock leaves out nothing the kernel itself did. Without a
- * precise thread clock, wall-clock alone.
- */
-function measure(bench: Bench, clock: ThreadClock, k: KernelSet, op: KernelOp, ms: number, first: boolean): number {
-  if (first) bench.run(k, op);
+function batch(bench: Bench, k: KernelSet, op: KernelOp, calls: number): { mbps: number; ms: number } {
   let bytes = 0;
-  const c0 = clock.ms();
   const t0 = performance.now();
-  let t = t0;
-  do {
-    bytes += bench.run(k, op);
-    t = performance.now();
-  } while (t - t0 < ms);
-  const c1 = clock.ms();
-  const wall = t - t0;
-  const cpu = c0 !== null && c1 !== null ? c1 - c0 : wall;
-  // A CPU reading far below the wall time of a loop that never blocks is a clock fault, not speed.
-  const elapsed = cpu > wall / 8 ? Math.min(wall, cpu) : wall;
-  return bytes / 1e3 / Math.max(1e-3, elapsed);
+  for (let c = 0; c < calls; c++) bytes += bench.run(k, op);
+  const ms = performance.now() - t0;
+  return { mbps: ms > 0 ? bytes / 1e3 / ms : 0, ms };
 }
 
 /**
@@ -182,30 +151,33 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
     return { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 };
   }
   const bench = new Bench(candidates[0]);
-  const clock = new ThreadClock();
   const best = new Map<string, number>();
   try {
-    // Interleaved rounds, keeping each candidate's best: the first round also serves as
-    // warm-up (V8 tiers both JS and wasm up while it runs), interleaving keeps that from
-    // favouring whichever candidate runs last, and on a busy machine a round that lost
-    // the CPU to another process is outvoted by one that did not.
-    const deadline = t0 + budgetMs - 2; // the last calls overrun their slice
-    let left = ROUNDS * KERNEL_OPS.length * candidates.length;
-    for (let round = 0; round < ROUNDS; round++) {
-      // Two rounds however slow (a busy machine overruns the budget rather than guess
-      // from one sample); more only while time is left.
-      if (round > 1 && performance.now() >= deadline) break;
-      for (const op of KERNEL_OPS) {
+    // One untimed call of everything first: page faults, lazy compilation, inline caches.
+    for (const op of KERNEL_OPS) for (const k of candidates) bench.run(k, op);
+    const calls = new Map<string, number>();
+    // Then two passes over the ops, each op getting an equal share of the time left in
+    // each, its candidates' batches alternating (at least twice each, so a busy machine
+    // overruns rather than guesses). Two passes, because V8 compiles in the background
+    // for the first milliseconds: a slow stretch hits one pass of an op, not both.
+    const deadline = t0 + budgetMs;
+    const slots = PASSES * KERNEL_OPS.length;
+    for (let i = 0; i < slots; i++) {
+      const op = KERNEL_OPS[i % KERNEL_OPS.length];
+      const end = performance.now() + (deadline - performance.now()) / (slots - i);
+      for (let round = 0; round < 2 || performance.now() < end; round++) {
         for (const k of candidates) {
-          const slice = Math.max(0.05, (deadline - performance.now()) / left--);
           const key = `${op}:${k.name}`;
-          best.set(key, Math.max(best.get(key) ?? 0, measure(bench, clock, k, op, slice, round === 0)));
+          const n = calls.get(key) ?? 1;
+          const b = batch(bench, k, op, n);
+          best.set(key, Math.max(best.get(key) ?? 0, b.mbps));
+          // Batches grow until they last BATCH_MS, so the clock's own cost stays small.
+          if (b.ms < BATCH_MS && n < 4096) calls.set(key, n * 2);
         }
       }
     }
   } finally {
     bench.free();
-    clock.close();
   }
   for (const op of KERNEL_OPS) {
     const mbps: Record<string, number> = {};

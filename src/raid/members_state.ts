@@ -89,12 +89,19 @@ export class MemberTable {
     return out;
   }
 
-  /** A device number no present device uses. */
+  /**
+   * A device number no present device uses, for a member added to a running
+   * array: the first free one from raid_disks up, as md numbers it
+   * (bind_rdev_to_array; mdadm --add gives 4 to a member added to 4-member array
+   * whose number 2 was freed); below raid_disks only when max_dev has no room above.
+   */
   freeDevNumber(): number {
     const used = new Set<number>();
     for (const s of this.slots) if (s.device) used.add(s.device.sb.devNumber);
     for (const d of this.spares) used.add(d.sb.devNumber);
-    for (let i = 0; i < this.master.maxDev; i++) if (!used.has(i)) return i;
+    const n = this.slots.length;
+    for (let i = n; i < this.master.maxDev; i++) if (!used.has(i)) return i;
+    for (let i = 0; i < Math.min(n, this.master.maxDev); i++) if (!used.has(i)) return i;
     return -1;
   }
 

@@ -183,8 +183,11 @@ export function detailText(array: RaidArray): string {
     if (!s.device || s.state === 'faulty') row('-', ['0', '0'], String(i), 'removed', '');
     else row(String(s.device.sb.devNumber), named, String(i), s.state === 'in_sync' ? 'active sync' : 'spare rebuilding', s.device.member.name);
   });
+  // Members in no slot follow after a blank line, as mdadm prints them.
+  const faulty = array.slots.filter((s) => s.device && s.state === 'faulty');
+  if (array.table.spares.length || faulty.length) L.push('');
   for (const d of array.table.spares) row(String(d.sb.devNumber), named, '-', 'spare', d.member.name);
-  array.slots.forEach((s) => s.device && s.state === 'faulty' && row(String(s.device.sb.devNumber), named, '-', 'faulty', s.device.member.name));
+  for (const s of faulty) row(String(s.device!.sb.devNumber), named, '-', 'faulty', s.device!.member.name);
   return L.join('\n') + '\n';
 }
 

@@ -122,10 +122,13 @@ function deviceTable(text: string): string[] {
     .filter((l) => /^\s+(-?\d+|-)\s+(\d+|-)\s+(\d+|-)\s+(\d+|-)\s+\S/.test(l))
     .map((l) => {
       const t = l.trim().split(/\s+/);
-      const state = t.slice(4).filter((x) => !x.startsWith('/')).join(' ');
+      const state = t.slice(4).filter((x) => STATE_WORD.test(x)).join(' ');
       return `${t[0]} ${state === 'removed' ? `${t[1]}:${t[2]} ` : ''}${t[3]} ${state}`;
     });
 }
+
+/** Words of the State column of mdadm's device table (the device's name follows them). */
+const STATE_WORD = /^(active|sync|spare|rebuilding|faulty|removed|writemostly|failfast|replacement|journal)$/;
 
 const DETAIL_FIELDS = [
   'Version', 'Creation Time', 'Raid Level', 'Array Size', 'Used Dev Size', 'Raid Devices', 'Total Devices', 'Persistence',
@@ -153,6 +156,69 @@ describe('regressions found by md-verify', () => {
     const removed = (t: string) => t.split('\n').find((l) => l.endsWith('removed'));
     assert.equal(removed(text), removed(f.detail));
     assert.equal(removed(text), '       -       0        0        2      removed');
+  });
+});
+
+/** The sections ("=== NAME") of mdadm-detail-faulty-recovering.txt. */
+function detailSections(): Map<string, string> {
+  const text = readFileSync(DIR + 'mdadm-detail-faulty-recovering.txt', 'utf8');
+  const out = new Map<string, string>();
+  for (const part of text.split(/^=== /m).slice(1)) out.set(part.slice(0, part.indexOf('\n')), part.slice(part.indexOf('\n') + 1));
+  return out;
+}
+
+/** The device table as lines, blank lines kept; device names dropped, major:minor kept only for md's empty-slot rows. */
+function tableLines(text: string): string[] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.includes('Number   Major   Minor   RaidDevice State'));
+  return lines.slice(start + 1).map((l) => {
+    if (!l.trim()) return '';
+    const t = l.trim().split(/\s+/);
+    const state = t.slice(4).filter((x) => STATE_WORD.test(x)).join(' ');
+    return `${t[0]} ${state === 'removed' ? `${t[1]}:${t[2]}` : '-'} ${t[3]} ${state}`;
+  }).join('\n').trim().split('\n');
+}
+
+describe('regressions found by md-verify: members out of their slots', () => {
+  const md = detailSections();
+  const counts = ['State', 'Total Devices', 'Active Devices', 'Working Devices', 'Failed Devices', 'Spare Devices'];
+
+  it('detail lists a faulty member after a blank line with RaidDevice "-", its slot as removed (asynctx listed it in its slot)', async () => {
+    const members = Array.from({ length: 4 }, (_, i) => new SparseMember(`m${i}`, 8 << 20));
+    const array = await create(members, { level: 5, chunkBytes: 64 * 1024, assumeClean: true, cleanDelayMs: 0 });
+    await array.fail(2);
+    const text = detailText(array);
+    await array.stop();
+    const theirs = md.get('DETAIL-FAULTY')!;
+    for (const k of counts) assert.equal(fields(text).get(k), fields(theirs).get(k), k);
+    assert.deepEqual(tableLines(text), tableLines(theirs));
+  });
+
+  it('a member added to a running array is numbered from raid_disks up, as md numbers it (asynctx reused the lowest free number)', async () => {
+    const members = Array.from({ length: 4 }, (_, i) => new SparseMember(`m${i}`, 8 << 20));
+    const array = await create(members, { level: 5, chunkBytes: 64 * 1024, assumeClean: true, cleanDelayMs: 0 });
+    await array.fail(2);
+    await array.remove(2);
+    assert.equal(await array.add(new SparseMember('m4', 8 << 20)), 2);
+    const text = detailText(array);
+    await array.stop();
+    const theirs = md.get('DETAIL-RECOVERING')!;
+    assert.equal(array.slots[2]!.device!.sb.devNumber, 4);
+    for (const k of counts) assert.equal(fields(text).get(k), fields(theirs).get(k), k);
+    assert.deepEqual(tableLines(text), tableLines(theirs));
+    // md printed 30% at the moment it was captured; nothing is rebuilt here yet.
+    assert.match(text, /\n\n    Rebuild Status : 0% complete\n\n/);
+    assert.match(theirs, /\n\n    Rebuild Status : \d+% complete\n\n/);
+  });
+
+  it('detail lists spares after a blank line, as mdadm', async () => {
+    const f = load('rev-resync-r5-parity-first-16k-6x33.00M.json.gz');
+    const members = f.memberBytes.map((b, i) => new SparseMember(`t${i}`, b));
+    const array = await create(members, { level: 5, chunkBytes: 64 * 1024, assumeClean: true, cleanDelayMs: 0 });
+    assert.equal(await array.add(new SparseMember('extra', f.memberBytes[0]!)), -1);
+    const lines = tableLines(detailText(array));
+    await array.stop();
+    assert.deepEqual(lines.slice(-2), ['', '6 - - spare']);
   });
 });
 

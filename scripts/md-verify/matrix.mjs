@@ -363,6 +363,8 @@ function forwardJob(c, base, prep, md) {
   L.push(`mdidle ${md}; mdadm --detail /dev/${md} | sed 's/^/@@DETAIL /'`);
   L.push(`mdadm --stop /dev/${md} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`mdadm --examine $(dev ${base + devs[0]}) | sed 's/^/@@EXAMINE /'`);
+  // Every member md had (and a spare), each as mdadm --examine prints it.
+  for (const i of [...devs, ...miss]) L.push(`mdadm --examine $(dev ${base + i}) | sed 's/^/@@EX${i} /'`);
   L.push('fi');
   L.push(`tick end; echo "@@ENDCASE ${c.id}"`);
   return L.join('\n');
@@ -409,6 +411,18 @@ function detailDiffs(mdLines, asxText) {
   return out;
 }
 
+/** Every member's `mdadm --examine` (index: member, n = the spare) against `asynctx raid examine` of the same file. */
+async function examineAll(c, out) {
+  const p = paths(c);
+  const diffs = [];
+  for (const [k, lines] of Object.entries(out.examineBy ?? {})) {
+    const file = Number(k) === c.n ? p.spare : p.members[Number(k)];
+    const ex = await asx(['examine', file], { allowFail: true });
+    for (const d of ex.error ? [ex.error] : examineDiffs(lines, ex)) diffs.push(`member ${k}: ${d}`);
+  }
+  return diffs;
+}
+
 async function forwardVerify(c, prep, out) {
   const p = paths(c);
   // 'corrupt': md's mismatch_cnt must equal what asynctx counted (before and after md), and not be 0.
@@ -432,6 +446,7 @@ async function forwardVerify(c, prep, out) {
     const first = p.members.findIndex((_, i) => !prep.miss.includes(i));
     const ex = await asx(['examine', p.members[first]], { allowFail: true });
     row.examineDiffs = ex.error ? [ex.error] : examineDiffs(out.examine, ex);
+    row.examineDiffs.push(...(await examineAll(c, out)));
     if (c.variant === 'spare') row.mdSpares = fields(out.detail).get('Spare Devices');
     if (c.variant === 'corrupt' && row.mismatch === expected) {
       // asynctx repairs; round 2 has md check it again (0 expected).
@@ -510,6 +525,8 @@ function reverseJob(c, base, prep, md) {
   L.push(`mdidle ${md}; mdadm --detail /dev/${md} | sed 's/^/@@DETAIL /'`);
   L.push(`mdadm --stop /dev/${md} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`mdadm --examine $(dev ${base + (miss.includes(0) ? 1 : 0)}) | sed 's/^/@@EXAMINE /'`);
+  for (let i = 0; i < c.n; i++) if (!miss.includes(i)) L.push(`mdadm --examine $(dev ${base + i}) | sed 's/^/@@EX${i} /'`);
+  if (c.variant === 'spare') L.push(`mdadm --examine $(dev ${base + c.n + 2}) | sed 's/^/@@EX${c.n} /'`);
   L.push('fi');
   L.push(`tick end; echo "@@ENDCASE ${c.id}"`);
   return L.join('\n');
@@ -550,6 +567,7 @@ async function reverseVerify(c, prep, out) {
   // What mdadm printed about the stopped array's members and the running array, against asynctx's reports.
   const ex = await asx(['examine', p.members[prep.miss.includes(0) ? 1 : 0]], { allowFail: true });
   row.examineDiffs = ex.error ? [ex.error] : examineDiffs(out.examine, ex);
+  row.examineDiffs.push(...(await examineAll(c, out)));
   const dt = await asx(['detail', ...known], { allowFail: true });
   row.detailDiffs = dt.error ? [dt.error] : detailDiffs(out.detail, dt);
   // The superblock asynctx writes on blank members of the same size, field by field against md's (asynctx writes 1.2 only).
@@ -608,6 +626,11 @@ function parse(text) {
   const byCase = new Map();
   let cur = null;
   for (const line of text.split('\n')) {
+    const ex = /^@@EX(\d+) ?(.*)$/.exec(line);
+    if (ex && cur) {
+      ((cur.examineBy ??= {})[ex[1]] ??= []).push(ex[2]);
+      continue;
+    }
     const m = /^@@(\w+) ?(.*)$/.exec(line);
     if (!m) continue;
     const [, tag, rest] = m;

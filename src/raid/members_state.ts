@@ -92,7 +92,7 @@ export class MemberTable {
   /**
    * A device number no present device uses, for a member added to a running
    * array: the first free one from raid_disks up, as md numbers it
-   * (bind_rdev_to_array; mdadm --add gives 4 to a member added to 4-member array
+   * (bind_rdev_to_array; mdadm --add gives 4 to a member added to a 4-member array
    * whose number 2 was freed); below raid_disks only when max_dev has no room above.
    */
   freeDevNumber(): number {

@@ -45,6 +45,7 @@ export class RaidArray {
   readonly readonly: boolean;
   /** Member I/O errors seen (each also marked its member faulty). */
   readonly errors: MemberIOError[] = [];
+  private warnedWriteHole = false;
   /** Writes acknowledged since assembly. */
   writesDone = 0;
   /** Set while parity is not known good (assembled dirty, or created without --assume-clean). */
@@ -214,6 +215,11 @@ export class RaidArray {
     if (this.readonly) throw new ArrayStateError('the array is read-only');
     this.checkRange(offset, data.length);
     this.checkUsable();
+    if (!this.warnedWriteHole && this.table.failedCount() > 0) {
+      // md's answer is a PPL or a journal; without one, say it once per array.
+      this.warnedWriteHole = true;
+      this.log('writing to a degraded array without a write journal: a crash or power cut during this write can corrupt data on the missing members (the RAID write hole)');
+    }
     this.inflight++;
     try {
       await this.markDirty();
@@ -255,6 +261,25 @@ export class RaidArray {
     if (this.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     if (this.dirtying) await this.dirtying;
     await this.table.settled();
+  }
+
+  /**
+   * Makes every write that completed before this call durable on every member
+   * (fdatasync, or a disk's cache flush): the NBD FLUSH, `sync`'s promise. A
+   * member whose flush fails is marked faulty, as a failed write would be.
+   * @throws ArrayFailedError when too many members failed for the array to hold the data.
+   */
+  async flush(): Promise<void> {
+    await this.table.settled();
+    const live = this.table.slots.flatMap((s, d) => (s.device && s.state !== 'faulty' && s.state !== 'missing' ? [{ d, member: s.device.member }] : []));
+    await Promise.all(
+      live.map(({ d, member }) =>
+        member.sync().catch((err: unknown) => {
+          this.markFaulty(d, new MemberIOError(`flush failed on member ${d} (${member.name}): ${(err as Error).message}`, d, { cause: err }));
+        }),
+      ),
+    );
+    this.checkUsable();
   }
 
   /** Marks the array clean once nothing is in flight and parity is trusted. */

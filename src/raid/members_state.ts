@@ -144,12 +144,18 @@ export class MemberTable {
         this.master.utime = t.sec;
         this.master.utimeUsec = t.usec;
         const live = this.liveDevices();
+        // md writes superblocks with REQ_PREFLUSH | REQ_FUA: every member's earlier
+        // data is durable before any superblock changes (a clean mark never
+        // outlives the writes it vouches for), and the superblock is durable
+        // before the caller goes on (a dirty mark precedes the data it covers).
+        await Promise.allSettled(live.map(({ dev }) => dev.member.sync()));
         const results = await Promise.allSettled(
-          live.map(({ dev, slot }) => {
+          live.map(async ({ dev, slot }) => {
             const sb = this.deviceSuperblock(dev, slot);
             const bytes = encodeSuperblock(sb);
             dev.sb = sb;
-            return dev.member.write(bytes, sb.superOffset * SECTOR);
+            await dev.member.write(bytes, sb.superOffset * SECTOR);
+            await dev.member.sync();
           }),
         );
         let failed = false;

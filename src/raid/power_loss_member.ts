@@ -1,0 +1,124 @@
+/**
+ * A member with a volatile write cache, for power-loss tests: a write is
+ * acknowledged as soon as it is in the cache, `sync()` (FLUSH) makes every
+ * acknowledged write durable, and `powerCut()` returns what the platter holds
+ * at that instant — each not-yet-durable write kept whole, dropped, or torn at
+ * 512-byte sectors, chosen from a seed so any failure replays.
+ */
+import type { Member } from './member.js';
+
+const SECTOR = 512;
+
+/** What a power cut did to the writes still in the cache. */
+export interface PowerCutReport {
+  readonly kept: number;
+  readonly dropped: number;
+  readonly torn: number;
+}
+
+/** A small seeded generator (mulberry32): the same seed, the same power cut. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface CachedWrite {
+  readonly position: number;
+  readonly bytes: Uint8Array;
+}
+
+export class PowerLossMember implements Member {
+  /** What survives a power cut. */
+  private readonly durable: Uint8Array;
+  /** Acknowledged writes not yet durable, in the order the disk accepted them. */
+  private cache: CachedWrite[] = [];
+  private dead = false;
+  syncs = 0;
+
+  constructor(
+    readonly name: string,
+    sizeOrImage: number | Uint8Array,
+  ) {
+    this.durable = typeof sizeOrImage === 'number' ? new Uint8Array(sizeOrImage) : sizeOrImage.slice();
+  }
+
+  get size(): number {
+    return this.durable.length;
+  }
+
+  /** Writes acknowledged but not yet durable. */
+  get pendingWrites(): number {
+    return this.cache.length;
+  }
+
+  private alive(op: string, position: number, length: number): void {
+    if (this.dead) throw new Error(`${this.name}: ${op} after power loss`);
+    if (!Number.isSafeInteger(position) || position < 0 || position + length > this.durable.length) {
+      throw new Error(`${op} past the end of ${this.name}`);
+    }
+  }
+
+  async read(buf: Uint8Array, position: number): Promise<void> {
+    await Promise.resolve();
+    this.alive('read', position, buf.length);
+    // The cache is newer than the platter: read through it, latest write last.
+    buf.set(this.durable.subarray(position, position + buf.length));
+    const end = position + buf.length;
+    for (const w of this.cache) {
+      const lo = Math.max(position, w.position);
+      const hi = Math.min(end, w.position + w.bytes.length);
+      if (lo < hi) buf.set(w.bytes.subarray(lo - w.position, hi - w.position), lo - position);
+    }
+  }
+
+  async write(buf: Uint8Array, position: number): Promise<void> {
+    await Promise.resolve();
+    this.alive('write', position, buf.length);
+    this.cache.push({ position, bytes: buf.slice() });
+  }
+
+  async sync(): Promise<void> {
+    await Promise.resolve();
+    if (this.dead) throw new Error(`${this.name}: flush after power loss`);
+    for (const w of this.cache) this.durable.set(w.bytes, w.position);
+    this.cache = [];
+    this.syncs++;
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Cuts the power: the member takes no more I/O, and the returned image is
+   * the durable bytes with each cached write kept, dropped or torn (a random
+   * subset of its sectors reached the platter), drawn from `random`.
+   */
+  powerCut(random: () => number): { image: Uint8Array; report: PowerCutReport } {
+    this.dead = true;
+    const image = this.durable.slice();
+    let kept = 0;
+    let dropped = 0;
+    let torn = 0;
+    for (const w of this.cache) {
+      const r = random();
+      if (r < 1 / 3) {
+        image.set(w.bytes, w.position);
+        kept++;
+      } else if (r < 2 / 3) {
+        dropped++;
+      } else {
+        torn++;
+        for (let s = 0; s < w.bytes.length; s += SECTOR) {
+          if (random() < 0.5) image.set(w.bytes.subarray(s, s + SECTOR), w.position + s);
+        }
+      }
+    }
+    this.cache = [];
+    return { image, report: { kept, dropped, torn } };
+  }
+}

@@ -166,3 +166,14 @@ export function bitmapExamineJson(name: string, sb: BitmapSuper, bits: Uint8Arra
     syncSize: sb.syncSize, bits: total, dirty: dirtyChunks(bits, total).length,
   };
 }
+
+/**
+ * Where a member's bitmap lies, in bytes from the member's start: `bitmap_offset` is signed
+ * sectors from the v1 superblock (positive for 1.1/1.2, negative for 1.0 which keeps it before
+ * the superblock at the device's end); the bits follow the 256-byte header.
+ */
+export function bitmapLocation(superOffsetSectors: number, bitmapOffset: number, sb: Pick<BitmapSuper, 'syncSize' | 'chunkSize'>): { superStart: number; bitsStart: number; bitsLength: number } {
+  const superStart = (superOffsetSectors + bitmapOffset) * 512;
+  if (superStart < 0) throw new SuperblockError(`bitmap offset ${bitmapOffset} points before the member's start`);
+  return { superStart, bitsStart: superStart + BITMAP_SUPER_SIZE, bitsLength: Math.ceil(bitmapBits(sb) / 8) };
+}

@@ -1,7 +1,7 @@
 /** md's write-intent bitmap format: round trip, md's refusals, and mdadm -X's report. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BITMAP_MAGIC, bitmapBits, bitmapExamineText, decodeBitmapSuper, dirtyChunks, encodeBitmapSuper, humanChunkSize, setBit, bitIsSet, type BitmapSuper } from '../../src/raid/bitmap.js';
+import { BITMAP_MAGIC, bitmapBits, bitmapExamineText, decodeBitmapSuper, dirtyChunks, encodeBitmapSuper, humanChunkSize, setBit, bitIsSet, bitmapLocation, type BitmapSuper } from '../../src/raid/bitmap.js';
 import { SuperblockError } from '../../src/raid/errors.js';
 
 const sample = (): BitmapSuper => ({
@@ -46,5 +46,10 @@ describe('bitmap format', () => {
     assert.match(text, /\n {7}Sync Size : 1048576 \(1024\.00 MiB 1073\.74 MB\)\n/);
     assert.match(text, /\n {10}Bitmap : 16 bits \(chunks\), 1 dirty \(6\.2%\)\n$/);
     assert.equal(humanChunkSize(4096), '4 KB');
+  });
+  it('locates the bitmap from the superblock (1.2 after it, 1.0 before it)', () => {
+    assert.deepEqual(bitmapLocation(8, 8, { syncSize: 2097152, chunkSize: 64 << 20 }), { superStart: 8192, bitsStart: 8448, bitsLength: 2 });
+    assert.deepEqual(bitmapLocation(1000, -64, { syncSize: 800, chunkSize: 4096 }), { superStart: 479232, bitsStart: 479488, bitsLength: 13 });
+    assert.throws(() => bitmapLocation(0, -8, { syncSize: 8, chunkSize: 4096 }), SuperblockError);
   });
 });

@@ -23,6 +23,7 @@ import { exists } from '../raid/member.js';
 import { registerRaidBench } from './raid-bench.js';
 import { engineFor, engineOptions, note, openArray, parseBytes, parseOffset, printJson, progress, type ArrayFlags, type Engine } from './raid-common.js';
 import { raidRead, raidWrite } from './raid-io.js';
+import { raidServe } from './raid_serve.js';
 import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid-manage.js';
 
 function parseLevel(v: string): number {
@@ -185,6 +186,13 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .requiredOption('-i, --input <file>', 'source file')
     .addOption(new Option('--offset <bytes>', 'array byte offset').argParser(parseOffset).default(0))
     .action((members: string[], flags) => raidWrite(members, flags));
+
+  engineOptions(common(raid.command('serve').argument('<members...>', 'present members; absent ones are rebuilt from parity')))
+    .description('serve the array over NBD until SIGINT/SIGTERM (default 127.0.0.1:10809)')
+    .option('--socket <path>', 'listen on a unix socket')
+    .option('--listen <host:port>', 'listen on TCP (anything but loopback must be given explicitly)')
+    .option('--export <name>', 'export name (default: the empty name)')
+    .action((members: string[], flags) => raidServe(members, flags));
 
   engineOptions(common(raid.command('check').argument('<members...>'), false))
     .description("verify parity, count mismatched sectors like md's mismatch_cnt (writes nothing)")

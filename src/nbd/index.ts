@@ -1,0 +1,4 @@
+/** The NBD protocol over block targets: a server (fixed newstyle) that knows nothing of RAID. */
+export { NbdServer, type NbdServerOptions, type ListenAddress } from './server.js';
+export { TargetError, type BlockTarget } from './target.js';
+export { ProtocolError, type ExportInfo } from './handshake.js';

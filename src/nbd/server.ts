@@ -1,0 +1,86 @@
+/**
+ * An NBD server over one block target, on TCP or a unix socket. Each
+ * connection runs the handshake and then transmission; a bad or vanished
+ * client ends its own connection only. close() stops accepting, lets requests
+ * in flight reply, and then flushes the target.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { TF } from './constants.js';
+import { serverHandshake, type ExportInfo } from './handshake.js';
+import { FrameReader } from './reader.js';
+import type { BlockTarget } from './target.js';
+import { serveTransmission } from './transmission.js';
+
+export interface NbdServerOptions {
+  /** The export's name (clients may also ask for the default, ""). */
+  readonly exportName?: string;
+  /** Serve read-only even when the target takes writes. */
+  readonly readonly?: boolean;
+  /** Called with one line per dropped connection. */
+  readonly log?: (message: string) => void;
+}
+
+/** Where to listen: a TCP host and port, or a unix socket path. */
+export type ListenAddress = { readonly host: string; readonly port: number } | { readonly path: string };
+
+export class NbdServer {
+  private readonly server: Server;
+  private readonly conns = new Set<Promise<void>>();
+  private readonly sockets = new Set<Socket>();
+  readonly info: ExportInfo;
+
+  constructor(
+    readonly target: BlockTarget,
+    private readonly opts: NbdServerOptions = {},
+  ) {
+    let tf = TF.HAS_FLAGS | TF.SEND_FLUSH | TF.SEND_FUA | TF.SEND_TRIM | TF.SEND_WRITE_ZEROES;
+    if (opts.readonly || target.readonly) tf |= TF.READ_ONLY;
+    if (target.flushCoversAll) tf |= TF.CAN_MULTI_CONN;
+    this.info = { name: opts.exportName ?? '', size: target.size, transmissionFlags: tf, minBlock: 1, preferredBlock: target.preferredBlockSize };
+    this.server = createServer((sock) => this.accept(sock));
+  }
+
+  /** Starts listening; resolves with the bound address (port filled in when 0 was asked). */
+  listen(addr: ListenAddress): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      const done = () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a && 'port' in a ? { host: a.address, port: a.port } : addr);
+      };
+      if ('path' in addr) this.server.listen(addr.path, done);
+      else this.server.listen(addr.port, addr.host, done);
+    });
+  }
+
+  private accept(sock: Socket): void {
+    sock.setNoDelay(true);
+    this.sockets.add(sock);
+    const reader = new FrameReader(sock);
+    const run = (async () => {
+      try {
+        if (await serverHandshake(sock, reader, this.info)) await serveTransmission(sock, reader, this.target, this.info.transmissionFlags);
+        sock.end();
+      } catch (err) {
+        this.opts.log?.(`connection dropped: ${(err as Error).message}`);
+        sock.destroy();
+      } finally {
+        this.sockets.delete(sock);
+      }
+    })();
+    const t = run.finally(() => this.conns.delete(t));
+    this.conns.add(t);
+  }
+
+  /** Stops accepting, ends idle connections after their requests in flight reply, then flushes. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    // Ending the read side makes each connection's loop stop after what it already read.
+    for (const s of this.sockets) s.push(null);
+    await Promise.all(this.conns);
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    if (!this.info.transmissionFlags || !(this.info.transmissionFlags & TF.READ_ONLY)) await this.target.flush();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * A block target: what the NBD server serves. It knows nothing of NBD; the
+ * server checks ranges and flags before calling it.
+ */
+export interface BlockTarget {
+  /** Size in bytes. */
+  readonly size: number;
+  /** True when writes are refused (the server advertises READ_ONLY). */
+  readonly readonly: boolean;
+  /** Preferred I/O size (a full stripe for an array); a power of two is best for clients. */
+  readonly preferredBlockSize: number;
+  /** True when flush() on any connection makes every completed write durable (CAN_MULTI_CONN). */
+  readonly flushCoversAll: boolean;
+  /** Reads exactly buf.length bytes at `offset`. */
+  read(buf: Uint8Array, offset: number): Promise<void>;
+  /** Writes all of `data` at `offset`; resolves once the write is complete on the backing store. */
+  write(data: Uint8Array, offset: number): Promise<void>;
+  /** Makes every completed write durable. */
+  flush(): Promise<void>;
+  /** Writes `length` zero bytes at `offset` (optional: the server writes a zero buffer). */
+  writeZeroes?(offset: number, length: number): Promise<void>;
+}
+
+/** An I/O error a target reports, mapped to an NBD error value (EIO unless given). */
+export class TargetError extends Error {
+  constructor(message: string, readonly errno: number = 5) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}

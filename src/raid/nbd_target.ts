@@ -1,0 +1,36 @@
+/**
+ * An assembled array as an NBD block target: reads and writes go through the
+ * stripe cache; flush drains writes in flight and fdatasyncs every member
+ * still in the array, so a flush on any connection covers every replied write
+ * (hence CAN_MULTI_CONN is honest).
+ */
+import type { BlockTarget } from '../nbd/index.js';
+import type { RaidArray } from './array.js';
+
+export class ArrayTarget implements BlockTarget {
+  readonly flushCoversAll = true;
+  constructor(private readonly array: RaidArray) {}
+
+  get size(): number {
+    return this.array.size;
+  }
+  get readonly(): boolean {
+    return this.array.readonly;
+  }
+  /** A full stripe when it is a power of two (clients align to it), else 4096. */
+  get preferredBlockSize(): number {
+    const row = this.array.layout.chunkBytes * this.array.layout.dataDisks;
+    return (row & (row - 1)) === 0 && row <= 32 << 20 ? row : 4096;
+  }
+  read(buf: Uint8Array, offset: number): Promise<void> {
+    return this.array.read(buf, offset);
+  }
+  write(data: Uint8Array, offset: number): Promise<void> {
+    return this.array.write(data, offset);
+  }
+  async flush(): Promise<void> {
+    await this.array.drain();
+    const members = this.array.slots.filter((s) => s.device && s.state !== 'faulty').map((s) => s.device!.member);
+    await Promise.all(members.map((m) => m.sync()));
+  }
+}

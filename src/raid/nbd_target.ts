@@ -1,8 +1,8 @@
 /**
  * An assembled array as an NBD block target: reads and writes go through the
- * stripe cache; flush drains writes in flight and fdatasyncs every member
- * still in the array, so a flush on any connection covers every replied write
- * (hence CAN_MULTI_CONN is honest).
+ * stripe cache; flush is the array's flush (every completed write made
+ * durable on every member), so a flush on any connection covers every replied
+ * write and CAN_MULTI_CONN is honest.
  */
 import type { BlockTarget } from '../nbd/index.js';
 import type { RaidArray } from './array.js';
@@ -28,9 +28,7 @@ export class ArrayTarget implements BlockTarget {
   write(data: Uint8Array, offset: number): Promise<void> {
     return this.array.write(data, offset);
   }
-  async flush(): Promise<void> {
-    await this.array.drain();
-    const members = this.array.slots.filter((s) => s.device && s.state !== 'faulty').map((s) => s.device!.member);
-    await Promise.all(members.map((m) => m.sync()));
+  flush(): Promise<void> {
+    return this.array.flush();
   }
 }

@@ -8,6 +8,14 @@ import { registerDemo } from './demo.js';
 import { registerRaid } from './raid.js';
 import { registerStats } from './stats.js';
 
+/**
+ * Errors commander has already printed (a bad flag, a missing argument, --help): it reports
+ * those itself before they reach exitOverride. A CommanderError that never passed through
+ * here was thrown by a command's own action (an InvalidArgumentError such as an offset past
+ * the array's end) and has not been shown yet.
+ */
+const reported = new WeakSet<CommanderError>();
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -17,7 +25,11 @@ export function buildProgram(): Command {
         'WebAssembly SIMD kernels and worker-thread engines, and an md-compatible RAID-5/6.',
     )
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    // Set before any sub-command is made: commander copies the callback into each one.
+    .exitOverride((err) => {
+      reported.add(err);
+      throw err;
+    });
   registerBench(program);
   registerRaid(program);
   registerStats(program);
@@ -33,6 +45,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (!reported.has(err)) console.error(`asynctx: ${err.message}`);
       return;
     }
     const message = err instanceof Error ? err.message : String(err);

@@ -168,11 +168,7 @@ function checkOptions(options: unknown): CheckedOptions {
   const faults = o.faults as FaultOptions | undefined;
   if (faults !== undefined) {
     if (faults === null || typeof faults !== 'object') throw new InvalidArgumentError(`${fn}: options.faults must be an object`);
-    try {
-      checkFaultOptions(faults);
-    } catch (err) {
-      throw new InvalidArgumentError(`${fn}: options.${(err as Error).message}`);
-    }
+    checkFaultOptions(faults, `${fn}: options.faults`);
   }
   const engine = o.engine ?? {};
   if (engine === null || typeof engine !== 'object') throw new InvalidArgumentError(`${fn}: options.engine must be an object`);
@@ -197,25 +193,21 @@ export function createClient(options: ClientOptions = {}): AsyncTxClient {
   let closingClient = false;
   const respawns = new Backoff();
   if (o.workers > 0) {
-    try {
-      workers = new WorkerDevice({
-        ...o.engine,
-        channels: o.workers,
-        // A thread that dies is replaced (its work has failed over already), with back-off if it keeps dying.
-        onChannelFailed: (chan) => {
-          if (closingClient || workers === null) return;
-          const device = workers;
-          setTimeout(() => {
-            void device.respawn(chan).then((fresh) => {
-              if (fresh !== null && !closingClient) registry.refresh();
-            });
-          }, respawns.next()).unref();
-        },
-      });
-    } catch (err) {
-      if (err instanceof RangeError) throw new InvalidArgumentError(`createClient: options.engine: ${err.message}`);
-      throw err;
-    }
+    workers = new WorkerDevice({
+      ...o.engine,
+      optionsName: 'createClient: options.engine',
+      channels: o.workers,
+      // A thread that dies is replaced (its work has failed over already), with back-off if it keeps dying.
+      onChannelFailed: (chan) => {
+        if (closingClient || workers === null) return;
+        const device = workers;
+        setTimeout(() => {
+          void device.respawn(chan).then((fresh) => {
+            if (fresh !== null && !closingClient) registry.refresh();
+          });
+        }, respawns.next()).unref();
+      },
+    });
     registry.register(o.faults !== undefined ? new FaultDevice(workers, o.faults) : workers);
   }
   const table: ChannelClient = registry.attach();

@@ -14,6 +14,7 @@
  * position, so chunking changes nothing but the cache footprint).
  */
 import { gfNibbleTableAll, raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
+import { InvalidArgumentError, OutOfRangeError } from '../errors.js';
 import { arena } from '../mem/arena.js';
 import { readArenaHeader, type Region } from '../mem/layout.js';
 import { scalarKernels } from './scalar.js';
@@ -53,7 +54,7 @@ class Target {
     readonly tables: number,
   ) {
     if (scratch.bytes < MIN_SCRATCH_BYTES || scratch.offset % 64 !== 0 || scratch.offset + scratch.bytes > memory.buffer.byteLength) {
-      throw new RangeError(`kernel scratch must be 64-byte aligned, ≥ ${MIN_SCRATCH_BYTES} bytes and inside the memory`);
+      throw new OutOfRangeError(`kernel scratch must be 64-byte aligned, ≥ ${MIN_SCRATCH_BYTES} bytes and inside the memory`);
     }
     this.u8 = new Uint8Array(memory.buffer);
     this.u32 = new Uint32Array(memory.buffer);
@@ -102,7 +103,7 @@ class WasmKernels implements KernelSet {
     let resident = 0;
     for (const b of blocks) {
       if (b === null) continue;
-      if (b.length !== len) throw new RangeError(`kernel blocks must all be ${len} bytes, got one of ${b.length}`);
+      if (b.length !== len) throw new InvalidArgumentError(`kernel blocks must all be ${len} bytes, got one of ${b.length}`);
       present++;
       if (this.inPlace(b)) resident++;
     }
@@ -164,7 +165,7 @@ class WasmKernels implements KernelSet {
   }
 
   memcpy(dest: Block, src: Block): void {
-    if (dest.length !== src.length) throw new RangeError('memcpy: dest and src lengths differ');
+    if (dest.length !== src.length) throw new InvalidArgumentError('memcpy: dest and src lengths differ');
     // Inside the arena the module's memory.copy is a plain memmove; any JS copy touching a
     // SharedArrayBuffer is a relaxed-atomic loop, and plain-to-plain is already memmove.
     if (this.inPlace(dest) && this.inPlace(src)) this.shared.k.memcpy(dest.byteOffset, src.byteOffset, dest.length);
@@ -335,7 +336,7 @@ class WasmKernels implements KernelSet {
  * threads never share pointer lists or bounce buffers.
  * @param memory the arena's shared memory (its header gives the tables and the block region)
  * @param scratch a region of that memory only this kernel set uses, ≥ MIN_SCRATCH_BYTES
- * @throws ArenaConfigError when memory is not an arena; RangeError for a bad scratch region.
+ * @throws ArenaConfigError when memory is not an arena; OutOfRangeError for a bad scratch region.
  */
 export function createWasmKernelSet(memory: WebAssembly.Memory, scratch: Region, build: KernelBuild = 'release'): KernelSet {
   const header = readArenaHeader(memory.buffer);

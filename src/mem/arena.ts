@@ -11,6 +11,7 @@
  * runs at ~17 GB/s on such blocks and ~55 GB/s on staggered ones, 2-core EPYC).
  */
 import { gfNibbleTableAll } from '../gf/gf256.js';
+import { InvalidArgumentError } from '../errors.js';
 import { ArenaConfigError, ArenaExhaustedError, ArenaFreeError } from './errors.js';
 import { DATA_OFFSET, TABLES_OFFSET, writeArenaHeader, type ArenaHeader, type Region } from './layout.js';
 
@@ -82,11 +83,11 @@ export class Arena {
   /**
    * A new block of `len` bytes in the arena, zero-filled on first use only
    * (a reused block holds what its last owner left).
-   * @throws RangeError when len is not a non-negative integer.
+   * @throws InvalidArgumentError when len is not a non-negative integer.
    * @throws ArenaExhaustedError when no free range can hold it.
    */
   allocBlock(len: number): Uint8Array {
-    if (!Number.isSafeInteger(len) || len < 0) throw new RangeError(`allocBlock: len must be a non-negative integer, got ${len}`);
+    if (!Number.isSafeInteger(len) || len < 0) throw new InvalidArgumentError(`allocBlock: len must be a non-negative integer, got ${len}`);
     const need = Math.max(BLOCK_ALIGN, Math.ceil(len / BLOCK_ALIGN) * BLOCK_ALIGN);
     const want = ((this.staggerIndex * STAGGER_LINES) % (PAGE / BLOCK_ALIGN)) * BLOCK_ALIGN;
     let at = -1;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FaultDevice, InjectedFaultError, checkFaultOptions } from '../../src/drivers/fault/index.js';
 import { SoftwareDevice } from '../../src/drivers/software/index.js';
-import { DmaStatus, type HwDescriptor, type HwOp } from '../../src/provider.js';
+import { AsyncTxError, DmaStatus, InvalidArgumentError, type HwDescriptor, type HwOp } from '../../src/provider.js';
 
 function run(dev: FaultDevice, op: HwOp): Promise<HwDescriptor> {
   return new Promise((resolve) => {
@@ -74,5 +74,10 @@ describe('fault device', () => {
     assert.throws(() => checkFaultOptions({ fail: 2 }), /faults\.fail must be a probability/);
     assert.throws(() => checkFaultOptions({ delayMs: [5, 1] }), /faults\.delayMs/);
     assert.throws(() => checkFaultOptions({ seed: 1.5 }), /faults\.seed/);
+  });
+
+  it('regression: bad fault options threw a bare RangeError outside the package hierarchy', () => {
+    assert.throws(() => checkFaultOptions({ crash: -1 }), (e: unknown) => e instanceof InvalidArgumentError && e instanceof AsyncTxError);
+    assert.throws(() => checkFaultOptions({ fail: 2 }, 'createClient: options.faults'), /^InvalidArgumentError: createClient: options\.faults\.fail /);
   });
 });

@@ -7,7 +7,7 @@
  * but it never completes as a success with wrong bytes.
  */
 import {
-  Channel, DmaStatus, HwDescriptor, opOutputs, OperationError,
+  Channel, DmaStatus, HwDescriptor, InvalidArgumentError, opOutputs, OperationError,
   type CompletionHandler, type Device, type HwOp, type HwOpKind,
 } from '../../provider.js';
 
@@ -223,17 +223,21 @@ export class FaultDevice implements Device {
   }
 }
 
-/** @throws RangeError naming the option when a probability or the delay range is out of range. */
-export function checkFaultOptions(o: FaultOptions): void {
+/**
+ * Checks fault options up front.
+ * @param where how the caller names these options in messages (default "faults").
+ * @throws InvalidArgumentError naming the option when a probability, the seed or the delay range is out of range.
+ */
+export function checkFaultOptions(o: FaultOptions, where = 'faults'): void {
   for (const k of ['fail', 'delay', 'crash'] as const) {
     const v = o[k];
-    if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw new RangeError(`faults.${k} must be a probability 0..1, got ${String(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw new InvalidArgumentError(`${where}.${k} must be a probability 0..1, got ${String(v)}`);
   }
-  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new RangeError(`faults.seed must be an integer, got ${String(o.seed)}`);
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) throw new InvalidArgumentError(`${where}.seed must be an integer, got ${String(o.seed)}`);
   if (o.delayMs !== undefined) {
     const d = o.delayMs;
     if (!Array.isArray(d) || d.length !== 2 || !(d[0] >= 0) || !(d[1] >= d[0])) {
-      throw new RangeError(`faults.delayMs must be [min, max] milliseconds with 0 ≤ min ≤ max, got ${JSON.stringify(d)}`);
+      throw new InvalidArgumentError(`${where}.delayMs must be [min, max] milliseconds with 0 ≤ min ≤ max, got ${JSON.stringify(d)}`);
     }
   }
 }

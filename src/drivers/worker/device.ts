@@ -5,7 +5,7 @@
  * never keep the process alive by themselves. `close()` ends them.
  */
 import {
-  arena as defaultArena, arenaDomain, Capability, MIN_SCRATCH_BYTES, OperationError,
+  arena as defaultArena, arenaDomain, Capability, InvalidArgumentError, MIN_SCRATCH_BYTES, OperationError,
   type Arena, type Device, type DeviceLimits, type MappingDomain,
 } from '../../provider.js';
 import { WorkerChannel, type WorkerChannelOptions, type WorkerChannelStats } from './channel.js';
@@ -20,6 +20,8 @@ export interface WorkerDeviceOptions extends Partial<WorkerChannelOptions> {
   readonly arena?: Arena;
   /** Called when a channel's thread fails; its outstanding work has failed with `error`. */
   readonly onChannelFailed?: (chan: WorkerChannel, error: Error) => void;
+  /** How the caller names these options in error messages (default "worker device"). */
+  readonly optionsName?: string;
 }
 
 /**
@@ -45,12 +47,12 @@ export class WorkerDevice implements Device {
   private closed: Promise<void> | null = null;
 
   /**
-   * @throws RangeError when channels or a tuning value is out of range.
+   * @throws InvalidArgumentError naming the option when channels or a tuning value is out of range.
    * @throws ArenaExhaustedError when the arena has no room for the threads' scratch.
    */
   constructor(options: WorkerDeviceOptions) {
     const opts = { ...WORKER_DEFAULTS, ...options };
-    checkOptions(opts);
+    checkOptions(opts, options.optionsName ?? 'worker device');
     this.opts = opts;
     this.onFailed = (c, e) => options.onChannelFailed?.(c, e);
     this.name = options.name ?? 'worker';
@@ -113,13 +115,13 @@ export class WorkerDevice implements Device {
   }
 }
 
-function checkOptions(o: WorkerChannelOptions & { channels: number }): void {
+function checkOptions(o: WorkerChannelOptions & { channels: number }, where: string): void {
   const int = (name: string, v: number, min: number, max: number): void => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`worker device: ${name} must be an integer ${min}..${max}, got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(`${where}: ${name} must be an integer ${min}..${max}, got ${v}`);
   };
   int('channels', o.channels, 1, 256);
   int('capacity', o.capacity, 2, 65536);
-  if ((o.capacity & (o.capacity - 1)) !== 0) throw new RangeError(`worker device: capacity must be a power of two, got ${o.capacity}`);
+  if ((o.capacity & (o.capacity - 1)) !== 0) throw new InvalidArgumentError(`${where}: capacity must be a power of two, got ${o.capacity}`);
   int('batch', o.batch, 1, o.capacity);
   int('moderation', o.moderation, 1, 1 << 20);
   int('lowWater', o.lowWater, 0, o.capacity);

@@ -1,11 +1,48 @@
 /**
  * Members: where a RAID slot's bytes live. Files and block devices use
- * positional I/O on a FileHandle (no shared file position, so many requests
- * may be in flight), bounded by a queue depth per member; the in-memory member
- * serves tests and can be told to fail, as a dying disk would.
+ * positional I/O on a raw file descriptor (no shared file position, so many
+ * requests may be in flight), bounded by a queue depth per member; the
+ * in-memory member serves tests and can be told to fail, as a dying disk would.
+ *
+ * The I/O calls are callback-style fs (fs.read/write/readv/writev on the fd),
+ * not FileHandle promises: a FileHandle request costs the main thread about
+ * twice the CPU of the callback form (its promise glue and per-call handle
+ * bookkeeping), whatever the size, and a RAID-6 read-modify-write issues six.
  */
-import { open, stat, readFile, type FileHandle } from 'node:fs/promises';
+import { stat, readFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
 import { constants } from 'node:fs';
+
+/** fs.open as a promise (callback form: one libuv request, no FileHandle). */
+function openFd(path: string, flags: number, mode?: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function fstatFd(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** One positional transfer; resolves with the byte count the kernel moved. */
+function transfer(write: boolean, fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const done = (err: NodeJS.ErrnoException | null, n: number): void => (err ? reject(err) : resolve(n));
+    if (write) fs.write(fd, buf, off, len, pos, done);
+    else fs.read(fd, buf, off, len, pos, done);
+  });
+}
+
+/** One preadv/pwritev; resolves with the byte count the kernel moved. */
+function transferv(write: boolean, fd: number, bufs: readonly Uint8Array[], pos: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const done = (err: NodeJS.ErrnoException | null, n: number): void => (err ? reject(err) : resolve(n));
+    if (write) fs.writev(fd, bufs as Uint8Array[], pos, done);
+    else fs.readv(fd, bufs as Uint8Array[], pos, done);
+  });
+}
 
 /** One member device, addressed in bytes from its start. */
 export interface Member {
@@ -62,8 +99,8 @@ export interface FileMemberOptions {
   readonly queueDepth?: number;
 }
 
-async function blockDeviceSize(path: string, fh: FileHandle): Promise<number> {
-  const st = await fh.stat();
+async function blockDeviceSize(path: string, fd: number): Promise<number> {
+  const st = await fstatFd(fd);
   if (!st.isBlockDevice()) return st.size;
   // fstat reports 0 for block devices; Linux publishes the size in sectors in sysfs.
   const rdev = st.rdev;
@@ -80,10 +117,12 @@ async function blockDeviceSize(path: string, fh: FileHandle): Promise<number> {
 /** A regular file or a block device. */
 export class FileMember implements Member {
   private readonly queue: QueueDepth;
+  private closed = false;
   private constructor(
     readonly name: string,
     readonly size: number,
-    private readonly fh: FileHandle,
+    /** The open file descriptor (positional I/O only; engines that reach files may use it too). */
+    readonly fd: number,
     depth: number,
   ) {
     this.queue = new QueueDepth(depth);
@@ -91,26 +130,28 @@ export class FileMember implements Member {
 
   /** Opens an existing file or block device. */
   static async open(path: string, opts: FileMemberOptions = {}): Promise<FileMember> {
-    const fh = await open(path, opts.readonly ? constants.O_RDONLY : constants.O_RDWR);
+    const fd = await openFd(path, opts.readonly ? constants.O_RDONLY : constants.O_RDWR);
     try {
-      const size = await blockDeviceSize(path, fh);
-      return new FileMember(path, size, fh, opts.queueDepth ?? 16);
+      const size = await blockDeviceSize(path, fd);
+      return new FileMember(path, size, fd, opts.queueDepth ?? 16);
     } catch (err) {
-      await fh.close();
+      await closeFd(fd);
       throw err;
     }
   }
 
   /** Creates (or extends) a sparse file of `size` bytes and opens it. Existing bytes are kept. */
   static async create(path: string, size: number, opts: FileMemberOptions = {}): Promise<FileMember> {
-    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const fd = await openFd(path, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
-      const st = await fh.stat();
-      if (st.isFile() && st.size < size) await fh.truncate(size);
-      const real = await blockDeviceSize(path, fh);
-      return new FileMember(path, real, fh, opts.queueDepth ?? 16);
+      const st = await fstatFd(fd);
+      if (st.isFile() && st.size < size) {
+        await new Promise<void>((resolve, reject) => fs.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+      }
+      const real = await blockDeviceSize(path, fd);
+      return new FileMember(path, real, fd, opts.queueDepth ?? 16);
     } catch (err) {
-      await fh.close();
+      await closeFd(fd);
       throw err;
     }
   }
@@ -119,7 +160,7 @@ export class FileMember implements Member {
     return this.queue.run(async () => {
       let done = 0;
       while (done < buf.length) {
-        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, position + done);
+        const bytesRead = await transfer(false, this.fd, buf, done, buf.length - done, position + done);
         if (bytesRead === 0) throw new Error(`short read at byte ${position + done} of ${this.name}`);
         done += bytesRead;
       }
@@ -130,7 +171,7 @@ export class FileMember implements Member {
     return this.queue.run(async () => {
       let done = 0;
       while (done < buf.length) {
-        const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, position + done);
+        const bytesWritten = await transfer(true, this.fd, buf, done, buf.length - done, position + done);
         done += bytesWritten;
       }
     });
@@ -142,7 +183,7 @@ export class FileMember implements Member {
       let rest = bufs;
       let pos = position;
       while (rest.length) {
-        const { bytesRead } = await this.fh.readv(rest as Uint8Array[], pos);
+        const bytesRead = await transferv(false, this.fd, rest, pos);
         if (bytesRead === 0) throw new Error(`short read at byte ${pos} of ${this.name}`);
         pos += bytesRead;
         rest = skipBytes(rest, bytesRead);
@@ -156,7 +197,7 @@ export class FileMember implements Member {
       let rest = bufs;
       let pos = position;
       while (rest.length) {
-        const { bytesWritten } = await this.fh.writev(rest as Uint8Array[], pos);
+        const bytesWritten = await transferv(true, this.fd, rest, pos);
         pos += bytesWritten;
         rest = skipBytes(rest, bytesWritten);
       }
@@ -164,11 +205,17 @@ export class FileMember implements Member {
   }
 
   sync(): Promise<void> {
-    return this.fh.datasync();
+    return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
 
+  /**
+   * Closes the descriptor once. A raw fd number is reused by the next open, so
+   * a second close would close someone else's file: later calls are no-ops.
+   */
   close(): Promise<void> {
-    return this.fh.close();
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return closeFd(this.fd);
   }
 }
 

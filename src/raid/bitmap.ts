@@ -6,6 +6,7 @@
  */
 import { SuperblockError } from './errors.js';
 import { humanSize } from './report.js';
+import { formatUuid } from './superblock.js';
 
 export const BITMAP_MAGIC = 0x6d746962;
 export const BITMAP_SUPER_SIZE = 256;
@@ -124,11 +125,6 @@ function printfFixed1(x: number): string {
   return t - fl === 0.5 && fl % 2 === 0 ? (fl / 10).toFixed(1) : x.toFixed(1);
 }
 
-function uuidText(u: Uint8Array): string {
-  const hex = Array.from(u, (b) => b.toString(16).padStart(2, '0')).join('');
-  return [0, 8, 16, 24].map((i) => hex.slice(i, i + 8)).join(':');
-}
-
 function stateText(state: number): string {
   if (state & BitmapState.Stale) return 'Out of date';
   if (state & BitmapState.WriteError) return 'Write error';
@@ -144,7 +140,7 @@ export function bitmapExamineText(name: string, sb: BitmapSuper, bits: Uint8Arra
     `        Filename : ${name}`,
     `           Magic : ${sb.magic.toString(16).padStart(8, '0')}`,
     `         Version : ${sb.version}`,
-    `            UUID : ${uuidText(sb.uuid)}`,
+    `            UUID : ${formatUuid(sb.uuid)}`,
     `          Events : ${sb.events}`,
     `  Events Cleared : ${sb.eventsCleared}`,
     `           State : ${stateText(sb.state)}`,
@@ -160,7 +156,7 @@ export function bitmapExamineText(name: string, sb: BitmapSuper, bits: Uint8Arra
 export function bitmapExamineJson(name: string, sb: BitmapSuper, bits: Uint8Array): Record<string, unknown> {
   const total = bitmapBits(sb);
   return {
-    filename: name, magic: sb.magic.toString(16), version: sb.version, uuid: uuidText(sb.uuid),
+    filename: name, magic: sb.magic.toString(16), version: sb.version, uuid: formatUuid(sb.uuid),
     events: sb.events, eventsCleared: sb.eventsCleared, state: stateText(sb.state),
     chunkSize: sb.chunkSize, daemonSleep: sb.daemonSleep, writeBehind: sb.writeBehind,
     syncSize: sb.syncSize, bits: total, dirty: dirtyChunks(bits, total).length,

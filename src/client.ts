@@ -8,12 +8,13 @@
 import { availableParallelism } from 'node:os';
 import { bindOps, contextStats, type AsyncTxOps, type ClientStats } from './async_tx/client.js';
 import { TxContext } from './async_tx/context.js';
+import { describe } from './async_tx/validate.js';
 import type { TxDescriptor } from './async_tx/submit.js';
 import {
   capabilityNames, DmaRegistry, DmaStatus, opSourceBytes,
   type Channel, type ChannelClient, type Device, type DeviceLimits, type HwDescriptor, type HwOp,
 } from './dmaengine/index.js';
-import { WorkerChannel, WorkerDevice, type WorkerChannelOptions, type WorkerChannelStats } from './drivers/worker/index.js';
+import { WorkerChannel, WorkerDevice, WORKER_DEFAULTS, type WorkerChannelOptions, type WorkerChannelStats } from './drivers/worker/index.js';
 import { checkFaultOptions, FaultDevice, type FaultCounts, type FaultOptions } from './drivers/fault/index.js';
 import { InvalidArgumentError } from './errors.js';
 import { kernels } from './kernels/index.js';
@@ -31,7 +32,8 @@ export interface ClientOptions {
   readonly workers?: number | 'auto';
   /**
    * Where operations run (default 'auto'): a PolicyName, or a ChannelPolicy function choosing
-   * from the client's capable channels (null = inline).
+   * from the client's capable channels (null = inline). Any other answer, or a throw, fails
+   * that descriptor (InvalidArgumentError, or OperationError with the thrown cause); nothing is written.
    */
   readonly policy?: PolicyName | ChannelPolicy;
   /** For policy 'auto': offload operations that read at least this many source bytes. Default 64 KiB. */
@@ -132,6 +134,7 @@ export function thresholdPolicy(name: PolicyName, threshold: number, software: D
   }
 }
 
+const ENGINE_KEYS: ReadonlySet<string> = new Set(Object.keys(WORKER_DEFAULTS));
 const OPTION_KEYS = new Set(['workers', 'policy', 'offloadThreshold', 'engine', 'timeoutMs', 'faults']);
 
 interface CheckedOptions {
@@ -151,19 +154,19 @@ function checkOptions(options: unknown): CheckedOptions {
   for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) throw new InvalidArgumentError(`${fn}: unknown option "${k}"`);
   const w = o.workers ?? 'auto';
   if (w !== 'auto' && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 256)) {
-    throw new InvalidArgumentError(`${fn}: options.workers must be an integer 0..256 or 'auto', got ${JSON.stringify(w)}`);
+    throw new InvalidArgumentError(`${fn}: options.workers must be an integer 0..256 or 'auto', got ${describe(w)}`);
   }
   const policy = o.policy ?? 'auto';
   if (policy !== 'auto' && policy !== 'inline' && policy !== 'offload' && typeof policy !== 'function') {
-    throw new InvalidArgumentError(`${fn}: options.policy must be 'auto', 'inline', 'offload' or a function, got ${JSON.stringify(policy)}`);
+    throw new InvalidArgumentError(`${fn}: options.policy must be 'auto', 'inline', 'offload' or a function, got ${describe(policy)}`);
   }
   const threshold = o.offloadThreshold;
   if (threshold !== undefined && (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0)) {
-    throw new InvalidArgumentError(`${fn}: options.offloadThreshold must be a non-negative integer, got ${JSON.stringify(threshold)}`);
+    throw new InvalidArgumentError(`${fn}: options.offloadThreshold must be a non-negative integer, got ${describe(threshold)}`);
   }
   const timeoutMs = o.timeoutMs ?? 10_000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1) || !Number.isFinite(timeoutMs)) {
-    throw new InvalidArgumentError(`${fn}: options.timeoutMs must be a number of milliseconds ≥ 1, got ${JSON.stringify(timeoutMs)}`);
+    throw new InvalidArgumentError(`${fn}: options.timeoutMs must be a number of milliseconds ≥ 1, got ${describe(timeoutMs)}`);
   }
   const faults = o.faults as FaultOptions | undefined;
   if (faults !== undefined) {
@@ -172,6 +175,11 @@ function checkOptions(options: unknown): CheckedOptions {
   }
   const engine = o.engine ?? {};
   if (engine === null || typeof engine !== 'object') throw new InvalidArgumentError(`${fn}: options.engine must be an object`);
+  // Refused like unknown top-level keys: a misspelt tuning key would otherwise be ignored silently.
+  for (const [k, v] of Object.entries(engine)) {
+    if (!ENGINE_KEYS.has(k)) throw new InvalidArgumentError(`${fn}: unknown option "engine.${k}" (known: ${[...ENGINE_KEYS].join(', ')})`);
+    if (typeof v !== 'number') throw new InvalidArgumentError(`${fn}: options.engine.${k} must be a number, got ${describe(v)}`);
+  }
   const workers = w === 'auto' ? Math.max(1, availableParallelism() - 1) : w;
   return { workers, policy: policy as PolicyName | ChannelPolicy, threshold: threshold as number | undefined, timeoutMs, faults, engine: engine as Partial<WorkerChannelOptions> };
 }
@@ -307,7 +315,13 @@ function deviceInfo(d: Device, registry: DmaRegistry): DeviceInfo {
 function placement(o: CheckedOptions, software: Device): PolicyName | Policy {
   if (typeof o.policy === 'function') {
     const user = o.policy;
-    return (op, where) => user(op, where.channels);
+    // The contract is "one of the offered channels, or null": anything else fails the
+    // descriptor it was asked about (see dispatch in async_tx/submit.ts), not the client.
+    return (op, where) => {
+      const chan = user(op, where.channels);
+      if (chan === null || where.channels.includes(chan)) return chan;
+      throw new InvalidArgumentError(`createClient: options.policy returned ${describe(chan)} for ${op.kind}; it must return one of the channels it was given, or null`);
+    };
   }
   if (o.policy === 'auto' && o.threshold !== undefined) {
     const fixed = thresholdPolicy('auto', o.threshold, software);

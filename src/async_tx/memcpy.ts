@@ -1,7 +1,7 @@
 /** async_memcpy: copy bytes between buffers (async_memcpy.c). */
 import type { HwOp } from '../dmaengine/index.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, offload, runSynchronously, type SubmitCtl, type Tx } from './submit.js';
+import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
 import { checkLength, checkNoOverlap, checkOffset, view } from './validate.js';
 
 /**
@@ -27,8 +27,5 @@ export function memcpy(
   checkNoOverlap(fn, { name: 'dest', view: d }, [{ name: 'src', view: sv }], false);
 
   const op: HwOp = { kind: 'memcpy', dest: d, src: sv };
-  const tx = beginTx(ctx, 'memcpy', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'memcpy', s), op);
 }

@@ -2,7 +2,7 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, offload, runSynchronously, type SubmitCtl, type Tx } from './submit.js';
+import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
 import { checkLength, checkOffset, describe, view } from './validate.js';
 
 /**
@@ -21,8 +21,5 @@ export function memset(ctx: TxContext, dest: Uint8Array, value: number, offset: 
   const d = view(fn, 'dest', dest, checkOffset(fn, 'offset', offset), len);
 
   const op: HwOp = { kind: 'memset', dest: d, value };
-  const tx = beginTx(ctx, 'memset', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'memset', s), op);
 }

@@ -2,7 +2,7 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, offload, runSynchronously, TxFlags, type SubmitCtl, type Tx } from './submit.js';
+import { beginTx, checkSubmit, dispatch, TxFlags, type SubmitCtl, type Tx } from './submit.js';
 import { checkArray, checkLength, checkNoOverlap, expandOffsets, optionalView, type Offsets } from './validate.js';
 
 /** Fewest blocks (2 data + P + Q) and most (253 data slots keep every {02}^i distinct, as in Linux). */
@@ -59,10 +59,7 @@ export function genSyndrome(ctx: TxContext, blocks: PqBlocks, offset: Offsets, l
   checkOutputs(fn, o.named, [o.named.length - 2, o.named.length - 1]);
 
   const op: HwOp = { kind: 'pq', data: o.data, p: o.p, q: o.q, rmw: (s.flags & TxFlags.PqXorDst) !== 0 };
-  const tx = beginTx(ctx, 'pq', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'pq', s), op);
 }
 
 /**
@@ -80,8 +77,5 @@ export function syndromeVal(ctx: TxContext, blocks: PqBlocks, offset: Offsets, l
   if (o.p === null && o.q === null) throw new InvalidArgumentError(`${fn}: P and Q are both null; nothing to check`);
 
   const op: HwOp = { kind: 'pq_val', data: o.data, p: o.p, q: o.q };
-  const tx = beginTx(ctx, 'pq_val', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'pq_val', s), op);
 }

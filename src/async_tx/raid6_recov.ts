@@ -3,7 +3,7 @@ import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { checkOutputs, pqOperands, type PqBlocks } from './pq.js';
-import { beginTx, checkSubmit, offload, runSynchronously, type SubmitCtl, type Tx } from './submit.js';
+import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
 import { describe, type Offsets } from './validate.js';
 
 function checkFailedSlot(fn: string, name: string, fail: unknown, dataSlots: number, data: Array<Uint8Array | null>): number {
@@ -39,10 +39,7 @@ export function raid6TwoDataRecov(ctx: TxContext, blocks: PqBlocks, faila: numbe
   checkOutputs(fn, o.named, [a, b]);
 
   const op: HwOp = { kind: 'raid6_2data', data: o.data, p, q, faila: a, failb: b };
-  const tx = beginTx(ctx, 'raid6_2data', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'raid6_2data', s), op);
 }
 
 /**
@@ -62,8 +59,5 @@ export function raid6DatapRecov(ctx: TxContext, blocks: PqBlocks, faila: number,
   checkOutputs(fn, o.named, [a, o.named.length - 2]);
 
   const op: HwOp = { kind: 'raid6_datap', data: o.data, p, q, faila: a };
-  const tx = beginTx(ctx, 'raid6_datap', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'raid6_datap', s), op);
 }

@@ -10,8 +10,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DmaStatus, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
-import { DependencyFailedError, DependencyMisuseError, InvalidArgumentError, UnknownFlagError } from '../errors.js';
+import { AsyncTxError, DependencyFailedError, DependencyMisuseError, InvalidArgumentError, OperationError, UnknownFlagError } from '../errors.js';
 import type { TxContext } from './context.js';
+import { describe } from './validate.js';
 
 /** Consumer flags (enum async_tx_flags). */
 export const TxFlags = {
@@ -156,8 +157,11 @@ export function checkSubmit(ctx: TxContext, fn: string, submit: SubmitCtl | unde
   if (submit === undefined || submit === null) return { flags: 0, parent: null, callback: null };
   if (typeof submit !== 'object') throw new InvalidArgumentError(`${fn}: submit must be an object, got ${typeof submit}`);
   const flags = submit.flags ?? 0;
-  if (!Number.isInteger(flags) || flags < 0) throw new UnknownFlagError(`${fn}: flags must be a non-negative integer of TxFlags bits, got ${String(flags)}`);
-  if ((flags & ~ALL_FLAGS) !== 0) throw new UnknownFlagError(`${fn}: unknown flag bits 0x${(flags & ~ALL_FLAGS).toString(16)}`);
+  if (typeof flags !== 'number' || !Number.isSafeInteger(flags) || flags < 0) {
+    throw new UnknownFlagError(`${fn}: flags must be a non-negative integer of TxFlags bits, got ${describe(flags)}`);
+  }
+  // Compared as numbers, not with `&`: bitwise operators keep only the low 32 bits, so 2^32 would read as 0.
+  if (flags > ALL_FLAGS) throw new UnknownFlagError(`${fn}: unknown flag bits 0x${(flags - (flags & ALL_FLAGS)).toString(16)}`);
   const allowed = opFlags | TxFlags.Ack | TxFlags.Fence;
   if ((flags & ~allowed) !== 0) {
     const names = Object.entries(TxFlags).filter(([, bit]) => (flags & ~allowed & bit) !== 0).map(([name]) => name);
@@ -186,6 +190,25 @@ export function beginTx(ctx: TxContext, op: string, s: CheckedSubmit): TxDescrip
   }
   ctx.noteSubmitted(tx);
   return tx;
+}
+
+/**
+ * Places a begun descriptor: on the channel the client's policy picks, else inline.
+ * A policy that throws (a custom policy returning something other than one of the
+ * offered channels or null does) fails this descriptor, with nothing written, rather
+ * than leaving it registered and the client unable to drain.
+ */
+export function dispatch(ctx: TxContext, tx: TxDescriptor, op: HwOp): Tx {
+  let chan: Channel | null;
+  try {
+    chan = ctx.chooseChannel(op, tx);
+  } catch (err) {
+    const error = err instanceof AsyncTxError ? err : new OperationError(`${tx.op}: the client's policy threw: ${String(err)}`, { cause: err });
+    tx.complete(DmaStatus.Error, 0, error);
+    return tx;
+  }
+  if (chan !== null && offload(chan, tx, op)) return tx;
+  return runSynchronously(tx, op);
 }
 
 /** Runs `start` now if the parent is done (or there is none), else when it completes. */

@@ -22,7 +22,8 @@ export function expandOffsets(fn: string, offset: unknown, count: number, what: 
   }
   if (!Array.isArray(offset)) throw new InvalidArgumentError(`${fn}: offset must be a number or an array of ${count} numbers (${what}), got ${describe(offset)}`);
   if (offset.length !== count) throw new InvalidArgumentError(`${fn}: offset array needs ${count} entries (${what}), got ${offset.length}`);
-  offset.forEach((o, i) => checkOffset(fn, `offset[${i}]`, o));
+  // An index loop, not forEach: forEach skips holes, and a hole would read as undefined later.
+  for (let i = 0; i < count; i++) checkOffset(fn, `offset[${i}]`, offset[i]);
   return offset.slice() as number[];
 }
 
@@ -49,6 +50,11 @@ export function optionalView(fn: string, name: string, buf: unknown, offset: num
 
 export function checkArray(fn: string, name: string, value: unknown): readonly unknown[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError(`${fn}: ${name} must be an array, got ${describe(value)}`);
+  // map/forEach skip holes, so a sparse array would lose a block silently: refuse holes and
+  // undefined entries here (null is a documented "no block" and passes).
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === undefined) throw new InvalidArgumentError(`${fn}: ${name}[${i}] is ${i in value ? 'undefined' : 'a hole'}; pass a Uint8Array or null`);
+  }
   return value;
 }
 
@@ -90,6 +96,7 @@ export function describe(v: unknown): string {
   if (v instanceof Uint8Array) return `a ${v.constructor.name} of ${v.length} bytes`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
   if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `the bigint ${v}n`;
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
   return typeof v;
 }

@@ -2,7 +2,7 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, offload, runSynchronously, TxFlags, type SubmitCtl, type Tx } from './submit.js';
+import { beginTx, checkSubmit, dispatch, TxFlags, type SubmitCtl, type Tx } from './submit.js';
 import { checkArray, checkLength, checkNoOverlap, expandOffsets, optionalView, view, type Offsets } from './validate.js';
 
 interface XorOperands {
@@ -43,10 +43,7 @@ export function xor(ctx: TxContext, dest: Uint8Array, srcs: ReadonlyArray<Uint8A
 
   const sources = (s.flags & TxFlags.XorZeroDst) !== 0 ? o.srcs : [o.dest, ...o.srcs];
   const op: HwOp = { kind: 'xor', dest: o.dest, srcs: sources };
-  const tx = beginTx(ctx, 'xor', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'xor', s), op);
 }
 
 /**
@@ -63,8 +60,5 @@ export function xorVal(ctx: TxContext, dest: Uint8Array, srcs: ReadonlyArray<Uin
   const o = xorOperands(fn, dest, srcs, offset, len, s.flags, 1);
 
   const op: HwOp = { kind: 'xor_val', srcs: [o.dest, ...o.srcs], len };
-  const tx = beginTx(ctx, 'xor_val', s);
-  const chan = ctx.chooseChannel(op, tx);
-  if (chan !== null && offload(chan, tx, op)) return tx;
-  return runSynchronously(tx, op);
+  return dispatch(ctx, beginTx(ctx, 'xor_val', s), op);
 }

@@ -87,7 +87,9 @@ export class Arena {
    * @throws ArenaExhaustedError when no free range can hold it.
    */
   allocBlock(len: number): Uint8Array {
-    if (!Number.isSafeInteger(len) || len < 0) throw new InvalidArgumentError(`allocBlock: len must be a non-negative integer, got ${len}`);
+    if (typeof len !== 'number' || !Number.isSafeInteger(len) || len < 0) {
+      throw new InvalidArgumentError(`allocBlock: len must be a non-negative integer, got ${typeof len === 'number' ? len : typeof len}`);
+    }
     const need = Math.max(BLOCK_ALIGN, Math.ceil(len / BLOCK_ALIGN) * BLOCK_ALIGN);
     const want = ((this.staggerIndex * STAGGER_LINES) % (PAGE / BLOCK_ALIGN)) * BLOCK_ALIGN;
     let at = -1;
@@ -121,9 +123,12 @@ export class Arena {
   /**
    * Returns a block to the arena. The view must be exactly one that
    * allocBlock returned (same offset and length) and not yet freed.
-   * @throws ArenaFreeError otherwise.
+   * @throws ArenaFreeError otherwise; InvalidArgumentError when `block` is not a Uint8Array at all.
    */
   freeBlock(block: Uint8Array): void {
+    if (!(block instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`freeBlock: block must be a Uint8Array returned by allocBlock, got ${block === null ? 'null' : typeof block}`);
+    }
     const entry = block.buffer === this.buffer ? this.live.get(block.byteOffset) : undefined;
     if (entry === undefined || entry[2] !== block.length) {
       throw new ArenaFreeError(

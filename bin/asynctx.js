@@ -4,8 +4,9 @@
 // file read and write (4 threads by default), and a RAID verb keeps requests in flight on every member at once,
 // so it is widened here unless the user chose a size. (An ES module entry is read through the pool already.)
 process.env.UV_THREADPOOL_SIZE ??= '16';
-import('../dist/src/cli/main.js').then(
-  (cli) => cli.main(process.argv),
+// The benchmarks (bench/) register `asynctx bench …` here: the product's CLI in src/ never imports them.
+Promise.all([import('../dist/src/cli/main.js'), import('../dist/bench/index.js')]).then(
+  ([cli, bench]) => cli.main(process.argv, [bench.registerBench]),
   (err) => {
     console.error(`asynctx: cannot load the built CLI (${err.message}); run \`npm run build\` first`);
     process.exitCode = 1;

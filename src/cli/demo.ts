@@ -19,10 +19,8 @@ import { tmpdir, freemem, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { assemble, create, defaultDataOffset, FileMember, rebuild, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
-import { stream } from './raid-bench-run.js';
-import { threadCpuNs } from './bench-offload.js';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, progress, type Engine, type EngineFlags } from './raid-common.js';
-import { registerHeadline } from './headline.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, stream, threadCpuNs, type Engine, type EngineFlags } from '../cli_support.js';
+import { progress } from './raid-common.js';
 
 const MEMBERS = 6;
 const CHUNK = 512 * 1024;
@@ -337,5 +335,4 @@ export function registerDemo(program: Command): void {
         process.exitCode = 130;
       }
     });
-  registerHeadline(program);
 }

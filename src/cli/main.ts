@@ -1,9 +1,10 @@
 /**
  * The `asynctx` command line: one sub-command per file in this folder,
- * registered here. Nothing outside src/cli imports from it.
+ * registered here. Nothing outside src/cli imports from it. The benchmarks
+ * (`asynctx bench …`, in bench/) are not part of the product: bin/asynctx.js
+ * passes their registrar in, so nothing in src/ imports bench/.
  */
 import { Command, CommanderError } from 'commander';
-import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
 import { registerRaid } from './raid.js';
 import { registerStats } from './stats.js';
@@ -16,7 +17,10 @@ import { registerStats } from './stats.js';
  */
 const reported = new WeakSet<CommanderError>();
 
-export function buildProgram(): Command {
+/** Adds commands to the program (the benchmarks' registrar is one). */
+export type Registrar = (program: Command) => void;
+
+export function buildProgram(extra: readonly Registrar[] = []): Command {
   const program = new Command();
   program
     .name('asynctx')
@@ -30,7 +34,7 @@ export function buildProgram(): Command {
       reported.add(err);
       throw err;
     });
-  registerBench(program);
+  for (const register of extra) register(program);
   registerRaid(program);
   registerStats(program);
   registerDemo(program);
@@ -38,8 +42,8 @@ export function buildProgram(): Command {
 }
 
 /** Runs the CLI; sets process.exitCode (0 ok, 1 failure, 2 usage) with a one-line reason on error. */
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+export async function main(argv: string[], extra: readonly Registrar[] = []): Promise<void> {
+  const program = buildProgram(extra);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -5,28 +5,12 @@
  */
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { createClient, type AsyncTxClient, type PolicyName } from '../client.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
 import { assemble, FileMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
-
-/** Parses "64M", "512K", "1G", "4096" (bytes), "8s" (sectors); binary units like mdadm. */
-export function parseBytes(value: string): number {
-  const m = /^(\d+)([kKmMgGtTsS]?)(i?[bB])?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`"${value}" is not a size (examples: 4096, 64K, 512M, 2G)`);
-  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, s: 512 };
-  const n = Number(m[1]) * mult[m[2]!.toLowerCase()]!;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is too large`);
-  return n;
-}
 
 /** Parses a non-negative byte count given as a plain number or with a unit. */
 export function parseOffset(value: string): number {
   return parseBytes(value);
-}
-
-/** Where parity work runs: --workers N|auto and --policy inline|auto|offload. */
-export interface EngineFlags {
-  workers?: number | 'auto';
-  policy?: PolicyName;
 }
 
 export interface ArrayFlags extends EngineFlags {
@@ -36,44 +20,11 @@ export interface ArrayFlags extends EngineFlags {
   quiet?: boolean;
 }
 
-export function parseWorkers(value: string): number | 'auto' {
-  if (value === 'auto') return 'auto';
-  if (/^\d+$/.test(value) && Number(value) <= 256) return Number(value);
-  throw new InvalidArgumentError(`--workers must be a thread count (0 to 256) or "auto", not "${value}"`);
-}
-
-export function parsePolicy(value: string): PolicyName {
-  if (value === 'inline' || value === 'auto' || value === 'offload') return value;
-  throw new InvalidArgumentError(`--policy must be inline, auto or offload, not "${value}"`);
-}
-
 /** Adds --workers and --policy to a command. */
 export function engineOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--workers <n|auto>', 'worker-thread engines for parity work (0: inline only; auto: one per spare core)').argParser(parseWorkers))
     .addOption(new Option('--policy <name>', 'where parity work runs: inline, auto (offload large operations) or offload').argParser(parsePolicy));
-}
-
-/** The client an array runs its parity work on, and what it is called in output. */
-export interface Engine {
-  readonly ops: AsyncTxClient;
-  readonly label: string;
-  close(): Promise<void>;
-}
-
-/**
- * A client for the flags: with neither flag, the inline path with no worker
- * threads (stripe buffers still come from the shared arena, so the kernels
- * run on them in place); with either, worker engines (default 'auto') under
- * the policy (default 'auto'). close() ends its threads.
- */
-export function engineFor(flags: EngineFlags): Engine {
-  const none = flags.workers === undefined && flags.policy === undefined;
-  const policy = flags.policy ?? (none ? 'inline' : 'auto');
-  const client = createClient({ workers: flags.workers ?? (none ? 0 : 'auto'), policy });
-  const workers = client.devices().filter((d) => d.name !== 'software').reduce((n, d) => n + d.channels.length, 0);
-  const label = workers === 0 ? 'inline (no workers)' : `${workers} worker${workers === 1 ? '' : 's'}, policy ${policy}`;
-  return { ops: client, label, close: () => client.close() };
 }
 
 /** A buffer from the array's ops (the shared arena when they offer it), given back by the returned function. */
@@ -184,9 +135,4 @@ export function progress(label: string, flags: ArrayFlags): Progress {
       if (last.total > 0 && nextTenth <= 10) process.stderr.write(`${label}: done (${mb(last.done)} MB, ${mb(rate())} MB/s)\n`);
     },
   };
-}
-
-/** Prints a value as one JSON document on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

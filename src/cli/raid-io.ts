@@ -6,7 +6,8 @@
 import { open, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import { ArrayStateError, resync, type RaidArray } from '../raid/index.js';
-import { ioBuffer, note, openArray, progress, printJson, type ArrayFlags } from './raid-common.js';
+import { ioBuffer, note, openArray, progress, type ArrayFlags } from './raid-common.js';
+import { printJson } from '../cli_support.js';
 
 /** Bytes per step: whole chunk rows, about 4 MiB, so large copies are full-stripe writes. */
 function stepFor(array: RaidArray): number {

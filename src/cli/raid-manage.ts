@@ -16,7 +16,8 @@ import {
   type RaidArray,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { note, openArray, printJson, progress, type ArrayFlags } from './raid-common.js';
+import { note, openArray, progress, type ArrayFlags } from './raid-common.js';
+import { printJson } from '../cli_support.js';
 import { resyncIfNeeded } from './raid-io.js';
 
 export async function raidScrub(paths: string[], mode: 'check' | 'repair', flags: ArrayFlags): Promise<void> {

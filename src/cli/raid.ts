@@ -20,8 +20,8 @@ import {
   type Member,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { registerRaidBench } from './raid-bench.js';
-import { engineFor, engineOptions, note, openArray, parseBytes, parseOffset, printJson, progress, type ArrayFlags, type Engine } from './raid-common.js';
+import { engineOptions, note, openArray, parseOffset, progress, type ArrayFlags } from './raid-common.js';
+import { engineFor, parseBytes, printJson, type Engine } from '../cli_support.js';
 import { raidRead, raidWrite } from './raid-io.js';
 import { raidServe } from './raid_serve.js';
 import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid-manage.js';
@@ -136,7 +136,7 @@ function common(cmd: Command, readonlyOption = true): Command {
   return cmd;
 }
 
-/** Registers `asynctx raid …` (and `asynctx bench-raid`). */
+/** Registers `asynctx raid …` . */
 export function registerRaid(program: Command): void {
   const raid = program
     .command('raid')
@@ -226,5 +226,4 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .description('one-screen state, like /proc/mdstat')
     .action((members: string[], flags: ArrayFlags) => raidStatus(members, flags));
 
-  registerRaidBench(program);
 }

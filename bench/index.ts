@@ -4,12 +4,14 @@
  * scalar reference and Buffer.copy as yardsticks, and a peer row for
  * @ronomon/reed-solomon when it is installed.
  */
-import { printPolicyBench, runPolicyBench } from './bench-policy.js';
+import { printPolicyBench, runPolicyBench } from './policy.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../kernels/index.js';
-import { BENCH_OPS, runBench, type BenchClock, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './bench-run.js';
-import { PEER_NAME, peerRow } from './bench-peer.js';
-import { offloadBench, parseWorkers } from './bench-offload.js';
+import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../src/kernels/index.js';
+import { BENCH_OPS, runBench, type BenchClock, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './kernel_run.js';
+import { PEER_NAME, peerRow } from './peer.js';
+import { offloadBench, parseWorkers } from './offload.js';
+import { registerHeadline } from './headline.js';
+import { registerRaidBench } from './raid.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -85,7 +87,7 @@ function textRow(r: BenchRow): string {
   return `${cols.join('  ')}  ${r.gbps.toFixed(2).padStart(8)}${r.selected ? '  *' : ''}`;
 }
 
-async function bench(flags: BenchFlags): Promise<void> {
+async function runKernelBench(flags: BenchFlags): Promise<void> {
   if (flags.offload) return offloadBench(flags);
   if (flags.policy) return policyBench(flags);
   const plan = planFor(flags);
@@ -122,10 +124,16 @@ async function policyBench(flags: BenchFlags): Promise<void> {
   } else printPolicyBench(result, workers);
 }
 
-/** Registers `asynctx bench` on the program. */
+/**
+ * Registers `asynctx bench` and every benchmark under it (`bench headline`, `bench raid`) in this one
+ * place. Options are positional on the program and on `bench`, so what follows a sub-command's name
+ * is that benchmark's own (`bench raid --workers 4` is the raid bench's --workers, not the kernel bench's).
+ */
 export function registerBench(program: Command): void {
-  program
+  program.enablePositionalOptions();
+  const bench = program
     .command('bench')
+    .enablePositionalOptions()
     .description('measure kernel throughput (GB/s of source data) against the scalar reference and Buffer.copy')
     .option('--quick', 'one source count (8), short runs: well under a minute')
     .option('--json', 'one JSON object per row: {op, impl, blockBytes, sources, mode, gbps, selected}')
@@ -144,5 +152,7 @@ export function registerBench(program: Command): void {
         throw new InvalidArgumentError((err as Error).message);
       }
     })
-    .action(async (flags: BenchFlags) => bench(flags));
+    .action(async (flags: BenchFlags) => runKernelBench(flags));
+  registerHeadline(bench);
+  registerRaidBench(bench);
 }

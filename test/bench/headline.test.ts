@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { barChartSvg, niceMax } from '../../src/cli/svg-chart.js';
+import { barChartSvg, niceMax } from '../../bench/svg_chart.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'];

@@ -8,8 +8,8 @@
  * cold: each call takes the next of a rotation of buffer sets spanning
  *       ≥ 256 MiB, so the bytes come from DRAM.
  */
-import { allocBlock, arena, freeBlock } from '../mem/arena.js';
-import { kernels, scalarKernels, wasmKernels, type KernelOp, type KernelSet, type Slot } from '../kernels/index.js';
+import { allocBlock, arena, freeBlock } from '../src/mem/arena.js';
+import { kernels, scalarKernels, wasmKernels, type KernelOp, type KernelSet, type Slot } from '../src/kernels/index.js';
 
 export const BENCH_OPS = ['memcpy', 'memset', 'xor', 'xor_val', 'pq', 'pq_val', 'raid6_2data', 'raid6_datap'] as const;
 export type BenchOp = (typeof BENCH_OPS)[number];

@@ -15,9 +15,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
-import { dropCache, median } from './raid-bench-run.js';
-import { engineFor, type Engine } from './raid-common.js';
+import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../src/raid/index.js';
+import { dropCache, median } from './raid_run.js';
+import { engineFor, type Engine } from '../src/cli_support.js';
 
 export const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
 export type CaseName = (typeof CASES)[number];

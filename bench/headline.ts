@@ -11,10 +11,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { median } from './raid-bench-run.js';
-import { CASES, passBytes, runHeadline, type CaseName, type HeadlinePlan, type HeadlineResult, type HeadlineRow } from './headline-run.js';
-import { parseBytes, parseWorkers } from './raid-common.js';
-import { barChartSvg } from './svg-chart.js';
+import { median } from './raid_run.js';
+import { CASES, passBytes, runHeadline, type CaseName, type HeadlinePlan, type HeadlineResult, type HeadlineRow } from './headline_run.js';
+import { parseBytes, parseWorkers } from '../src/cli_support.js';
+import { barChartSvg } from './svg_chart.js';
 
 interface HeadlineFlags {
   quick?: boolean;
@@ -76,7 +76,7 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 const mbps = (r: HeadlineRow | undefined) => (r ? `${r.mbps.toFixed(0)} (${r.mbpsMin.toFixed(0)}-${r.mbpsMax.toFixed(0)})` : '-');
 const gain = (p: Pair) => (p.inline && p.auto ? `${p.auto.mbps >= p.inline.mbps ? '+' : ''}${((p.auto.mbps / p.inline.mbps - 1) * 100).toFixed(0)}%` : '-');
 
-/** The targets of issue 7, judged on the 128 KiB rows (the paper's large-block figures) and the resync rows. */
+/** The targets (sequential write, degraded read, resync at low main-thread CPU), judged on the 128 KiB rows (the paper's large-block figures) and the resync rows. */
 export function verdicts(ps: readonly Pair[]): Array<{ target: string; level: number; value: string; met: boolean }> {
   const out: Array<{ target: string; level: number; value: string; met: boolean }> = [];
   for (const p of ps) {
@@ -272,15 +272,12 @@ function options(cmd: Command): Command {
     .addHelpText(
       'after',
       '\nExamples:\n  npm run bench -- headline --quick\n  asynctx bench headline --report docs/performance\n  asynctx bench headline --cold --size 2G    sized past the page cache\n' +
-        '\nThe targets (issue 7): seq write +30%, degraded read +55%, resync with main thread <= 15% CPU at >= inline speed.\n',
+        '\nThe targets: seq write +30%, degraded read +55%, resync with main thread <= 15% CPU at >= inline speed.\n',
     )
     .action((flags: HeadlineFlags) => headline(flags));
 }
 
-/** Registers `asynctx bench headline` under the kernel bench (as `bench raid` is): what follows `headline` is its own options. */
-export function registerHeadline(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === 'bench');
-  if (!bench) return;
-  program.enablePositionalOptions();
-  options(bench.enablePositionalOptions().command('headline'));
+/** Adds `headline` under `asynctx bench`; the caller makes options positional, so what follows `headline` is its own. */
+export function registerHeadline(bench: Command): void {
+  options(bench.command('headline'));
 }

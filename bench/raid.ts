@@ -1,5 +1,5 @@
 /**
- * `asynctx bench-raid` (also `asynctx bench raid`): the RAID targets, measured
+ * `asynctx bench raid`: the RAID targets, measured
  * in one run on the same files, for the inline path and for worker engines.
  * - full-stripe sequential write of a RAID-6 over N files, against writing the
  *   same data bytes striped over the same files with no parity (RAID-0), and
@@ -18,10 +18,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { kernels } from '../kernels/index.js';
-import { assemble, create, DEFAULT_MERGE_BYTES, FileMember, MemberQueue, SECTOR, type MemberQueueStats, type RaidArray, type RaidOps } from '../raid/index.js';
-import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, median, memberBytesRequest, stream, stripedRequest, type Sample, type Stripes } from './raid-bench-run.js';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, type Engine, type EngineFlags } from './raid-common.js';
+import { kernels } from '../src/kernels/index.js';
+import { assemble, create, DEFAULT_MERGE_BYTES, FileMember, MemberQueue, SECTOR, type MemberQueueStats, type RaidArray, type RaidOps } from '../src/raid/index.js';
+import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, median, memberBytesRequest, stripedRequest, type Sample, type Stripes } from './raid_run.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, stream, type Engine, type EngineFlags } from '../src/cli_support.js';
 
 interface BenchFlags extends EngineFlags {
   members: number;
@@ -307,7 +307,7 @@ function printText(
   }
 }
 
-/** The options, shared by `bench-raid` and `bench raid`. */
+/** The options of `bench raid`. */
 function benchOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--members <n>', 'RAID-6 members').argParser(Number).default(6))
@@ -332,14 +332,7 @@ const COMPUTE_RECOVERY = 'rebuild of 2 missing only (no I/O)';
 
 const DESCRIPTION = 'RAID targets: RAID-6 full-stripe write vs striped write without parity; degraded vs healthy read; inline vs workers';
 
-export function registerRaidBench(program: Command): void {
-  benchOptions(program.command('bench-raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
-  // `asynctx bench raid …` (npm run bench -- raid): a sub-command of the kernel bench, which is registered first.
-  // Positional options (on the program, which has none, and on bench): what follows `raid` is the raid
-  // bench's, so its --workers is not taken for the kernel bench's own.
-  const bench = program.commands.find((c) => c.name() === 'bench');
-  if (bench) {
-    program.enablePositionalOptions();
-    benchOptions(bench.enablePositionalOptions().command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
-  }
+/** Adds `raid` under `asynctx bench` (`npm run bench -- raid`); the caller makes options positional, so its --workers is not the kernel bench's. */
+export function registerRaidBench(bench: Command): void {
+  benchOptions(bench.command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
 }

@@ -8,9 +8,9 @@
  * 3. a mixed workload per size class (xor, pq, recovery; chains of 1–6 steps):
  *    auto within 10 % of the best fixed policy in every class.
  */
-import { createClient, type AsyncTxClient } from '../client.js';
-import { TxFlags, type Tx } from '../async_tx/index.js';
-import { threadCpuNs } from './bench-offload.js';
+import { createClient, type AsyncTxClient } from '../src/client.js';
+import { TxFlags, type Tx } from '../src/async_tx/index.js';
+import { threadCpuNs } from '../src/cli_support.js';
 
 export interface PolicyBenchOptions {
   readonly workers: number;

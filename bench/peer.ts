@@ -5,7 +5,7 @@
  * break asynctx's install. Throughput only: its parity is not RAID-6 Q.
  */
 import { createRequire } from 'node:module';
-import { stopwatch, type BenchClock, type BenchRow } from './bench-run.js';
+import { stopwatch, type BenchClock, type BenchRow } from './kernel_run.js';
 
 export const PEER_NAME = '@ronomon/reed-solomon';
 

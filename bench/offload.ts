@@ -11,8 +11,9 @@
  * only); process.cpuUsage() would count the workers too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createClient, type AsyncTxClient } from '../client.js';
-import type { Tx } from '../async_tx/index.js';
+import { createClient, type AsyncTxClient } from '../src/client.js';
+import type { Tx } from '../src/async_tx/index.js';
+import { threadCpuNs } from '../src/cli_support.js';
 
 export interface OffloadBenchOptions {
   readonly workers: number;
@@ -27,15 +28,6 @@ export interface OffloadFigure {
   readonly target: string;
   readonly met: boolean;
   readonly detail: string;
-}
-
-/** This thread's CPU time in ns, or null where /proc/thread-self/schedstat is missing (not Linux). */
-export function threadCpuNs(): number | null {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The measuring half of `asynctx bench-raid`: request streams with a queue
+ * The measuring half of `asynctx bench raid`: request streams with a queue
  * depth, timed passes repeated to a minimum duration, the main thread's own
  * CPU time (Linux schedstat of this thread) next to the process's, and the
  * reference writers that put the same bytes on the same files without parity.
@@ -10,18 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Layout, MemberQueue, RaidArray, RaidOps } from '../raid/index.js';
-import type { Tx } from '../raid/ops.js';
-import { runCompute, runReconstruct, type StripeBlocks } from '../raid/stripe_ops.js';
-
-/** Nanoseconds this thread has run on a CPU (Linux), or null where the kernel does not say. */
-export function threadCpuNs(): number | null {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-  } catch {
-    return null;
-  }
-}
+import type { Layout, MemberQueue, RaidArray, RaidOps } from '../src/raid/index.js';
+import type { Tx } from '../src/raid/ops.js';
+import { runCompute, runReconstruct, type StripeBlocks } from '../src/raid/stripe_ops.js';
+import { stream, threadCpuNs } from '../src/cli_support.js';
 
 /** One timed measurement. */
 export interface Sample {
@@ -79,24 +71,6 @@ export async function dropCache(files: ReadonlyArray<{ readonly name: string; sy
     ),
   );
   return results.every(Boolean);
-}
-
-/** Runs requests 0..count-1, `depth` at a time in order; `request(i, lane)` gets a lane number < depth for its buffers. */
-export async function stream(count: number, depth: number, request: (i: number, lane: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async (l: number): Promise<void> => {
-    while (next < count && !failed) {
-      const i = next++;
-      try {
-        await request(i, l);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(depth, count) }, (_, l) => lane(l)));
 }
 
 /** Where the reference writers put bytes: the files' queues, chunk size and data offset. */

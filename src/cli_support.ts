@@ -1,0 +1,91 @@
+/**
+ * Helpers that both the product's CLI (src/cli) and the benchmarks (bench/) use: size, worker and
+ * policy flags, the engine a command runs its parity work on, JSON output, a bounded-depth request
+ * stream and the calling thread's CPU time. They live here, outside both folders, because the
+ * layering rule is that nothing imports cli/ or bench/; copying them into each would let the two
+ * copies of a flag's parser drift apart, which scripts that call both commands would notice.
+ */
+import { readFileSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { createClient, type AsyncTxClient, type PolicyName } from './client.js';
+
+/** Parses "64M", "512K", "1G", "4096" (bytes), "8s" (sectors); binary units like mdadm. */
+export function parseBytes(value: string): number {
+  const m = /^(\d+)([kKmMgGtTsS]?)(i?[bB])?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`"${value}" is not a size (examples: 4096, 64K, 512M, 2G)`);
+  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, s: 512 };
+  const n = Number(m[1]) * mult[m[2]!.toLowerCase()]!;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is too large`);
+  return n;
+}
+
+/** Where parity work runs: --workers N|auto and --policy inline|auto|offload. */
+export interface EngineFlags {
+  workers?: number | 'auto';
+  policy?: PolicyName;
+}
+
+export function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  if (/^\d+$/.test(value) && Number(value) <= 256) return Number(value);
+  throw new InvalidArgumentError(`--workers must be a thread count (0 to 256) or "auto", not "${value}"`);
+}
+
+export function parsePolicy(value: string): PolicyName {
+  if (value === 'inline' || value === 'auto' || value === 'offload') return value;
+  throw new InvalidArgumentError(`--policy must be inline, auto or offload, not "${value}"`);
+}
+
+/** The client an array runs its parity work on, and what it is called in output. */
+export interface Engine {
+  readonly ops: AsyncTxClient;
+  readonly label: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A client for the flags: with neither flag, the inline path with no worker
+ * threads (stripe buffers still come from the shared arena, so the kernels
+ * run on them in place); with either, worker engines (default 'auto') under
+ * the policy (default 'auto'). close() ends its threads.
+ */
+export function engineFor(flags: EngineFlags): Engine {
+  const none = flags.workers === undefined && flags.policy === undefined;
+  const policy = flags.policy ?? (none ? 'inline' : 'auto');
+  const client = createClient({ workers: flags.workers ?? (none ? 0 : 'auto'), policy });
+  const workers = client.devices().filter((d) => d.name !== 'software').reduce((n, d) => n + d.channels.length, 0);
+  const label = workers === 0 ? 'inline (no workers)' : `${workers} worker${workers === 1 ? '' : 's'}, policy ${policy}`;
+  return { ops: client, label, close: () => client.close() };
+}
+
+/** Prints a value as one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Runs requests 0..count-1, `depth` at a time in order; `request(i, lane)` gets a lane number < depth for its buffers. */
+export async function stream(count: number, depth: number, request: (i: number, lane: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (l: number): Promise<void> => {
+    while (next < count && !failed) {
+      const i = next++;
+      try {
+        await request(i, l);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(depth, count) }, (_, l) => lane(l)));
+}
+
+/** This thread's CPU time in ns, or null where /proc/thread-self/schedstat is missing (not Linux). */
+export function threadCpuNs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { median } from './raid_run.js';
+import { median } from './common.js';
 import { CASES, passBytes, runHeadline, type CaseName, type HeadlinePlan, type HeadlineResult, type HeadlineRow } from './headline_run.js';
 import { parseBytes, parseWorkers } from '../src/cli_support.js';
 import { barChartSvg } from './svg_chart.js';

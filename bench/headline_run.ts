@@ -11,13 +11,13 @@
  * waits, and the process's CPU. The waits say whether a ratio was decided by
  * the work or by other processes holding the cores.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../src/raid/index.js';
-import { dropCache, median } from './raid_run.js';
-import { engineFor, type Engine } from '../src/cli_support.js';
+import { dropCache } from './raid_run.js';
+import { median, othersDelay, prng, schedstat } from './common.js';
+import { engineFor, fill, type Engine } from '../src/cli_support.js';
 
 export const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
 export type CaseName = (typeof CASES)[number];
@@ -70,18 +70,6 @@ export interface HeadlineResult {
   seconds: number;
 }
 
-/** xorshift words, distinct per seed: request data made once, before timing. */
-function fill(b: Uint8Array, seed: number): void {
-  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < w.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    w[i] = x >>> 0;
-  }
-}
-
 /** One timed pass: throughput, and where the CPU time went (shares of wall time; null where Linux schedstat is missing). */
 export interface Sample {
   mbps: number;
@@ -92,31 +80,6 @@ export interface Sample {
   othersWait: number | null;
   /** Whole-process CPU, in cores. */
   processCpu: number;
-}
-
-/** [cpu ns, run-delay ns] of one thread's schedstat, or null. */
-function schedstat(path: string): [number, number] | null {
-  try {
-    const f = readFileSync(path, 'utf8').split(' ');
-    return [Number(f[0]), Number(f[1])];
-  } catch {
-    return null;
-  }
-}
-
-/** Summed run_delay of this process's threads other than the main one (threads come and go: the ones alive at both reads count). */
-function othersDelay(): Map<string, number> {
-  const m = new Map<string, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      if (Number(tid) === process.pid) continue;
-      const s = schedstat(`/proc/self/task/${tid}/schedstat`);
-      if (s) m.set(tid, s[1]);
-    }
-  } catch {
-    // not Linux: no figure
-  }
-  return m;
 }
 
 /** Times `pass` (moving `bytes`): wall, the main thread's CPU and run delay, the other threads' run delay, process CPU. */
@@ -139,18 +102,6 @@ async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample
     mainWait: known ? (m1[1] - m0[1]) / 1e9 / wall : null,
     othersWait: o1.size > 0 ? others / 1e9 / wall : null,
     processCpu: (c.user + c.system) / 1e6 / wall,
-  };
-}
-
-/** A small deterministic PRNG (mulberry32), so every run and policy does the same random requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

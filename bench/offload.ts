@@ -10,10 +10,17 @@
  * Main-thread CPU is read from /proc/thread-self/schedstat (this thread
  * only); process.cpuUsage() would count the workers too.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { createClient, type AsyncTxClient } from '../src/client.js';
 import type { Tx } from '../src/async_tx/index.js';
 import { threadCpuNs } from '../src/cli_support.js';
+import { othersDelay } from './common.js';
+
+/** Nanoseconds the process's other threads (the workers, V8's helpers) spent runnable but waiting for a CPU. */
+function othersRunDelayNs(): number {
+  let sum = 0;
+  for (const d of othersDelay().values()) sum += d;
+  return sum;
+}
 
 export interface OffloadBenchOptions {
   readonly workers: number;
@@ -28,23 +35,6 @@ export interface OffloadFigure {
   readonly target: string;
   readonly met: boolean;
   readonly detail: string;
-}
-
-/**
- * Nanoseconds the process's other threads (the workers, and V8's helpers) spent runnable but
- * waiting for a CPU (schedstat run_delay): how much the machine's other load held them back.
- */
-function othersRunDelayNs(): number {
-  try {
-    let sum = 0;
-    for (const tid of readdirSync('/proc/self/task')) {
-      if (Number(tid) === process.pid) continue;
-      sum += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    }
-    return sum;
-  } catch {
-    return 0;
-  }
 }
 
 const MiB = 1048576;

@@ -18,10 +18,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { median } from './common.js';
 import { kernels } from '../src/kernels/index.js';
 import { assemble, create, DEFAULT_MERGE_BYTES, FileMember, MemberQueue, SECTOR, type MemberQueueStats, type RaidArray, type RaidOps } from '../src/raid/index.js';
-import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, median, memberBytesRequest, stripedRequest, type Sample, type Stripes } from './raid_run.js';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, stream, type Engine, type EngineFlags } from '../src/cli_support.js';
+import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, memberBytesRequest, stripedRequest, type Sample, type Stripes } from './raid_run.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, fill, printJson, stream, type Engine, type EngineFlags } from '../src/cli_support.js';
 
 interface BenchFlags extends EngineFlags {
   members: number;
@@ -49,18 +50,6 @@ interface Row {
   processCpu: number;
   /** Member requests of the last run: made by stripes (or the reference writers), issued after merging. */
   memberRequests?: { submitted: number; issued: number; kibPerIssued: number };
-}
-
-/** Fills a block with a cheap pseudo-random pattern (xorshift words), different per seed. */
-function fill(b: Uint8Array, seed: number): void {
-  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < w.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    w[i] = x >>> 0;
-  }
 }
 
 function alloc(ops: RaidOps, len: number): Uint8Array {

@@ -9,7 +9,6 @@
  * the array uses, so the references get the same request merging).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { Layout, MemberQueue, RaidArray, RaidOps } from '../src/raid/index.js';
 import type { Tx } from '../src/raid/ops.js';
 import { runCompute, runReconstruct, type StripeBlocks } from '../src/raid/stripe_ops.js';
@@ -131,13 +130,6 @@ export function arrayReadPass(
     await array.read(buf, i * step);
     check?.(i, buf);
   });
-}
-
-/** The median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Scratch for the compute-only passes: one chunk-sized block per member, per lane. */

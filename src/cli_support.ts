@@ -89,3 +89,15 @@ export function threadCpuNs(): number | null {
     return null;
   }
 }
+
+/** xorshift words, distinct per seed: request data made once, before timing. */
+export function fill(b: Uint8Array, seed: number): void {
+  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < w.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    w[i] = x >>> 0;
+  }
+}

@@ -19,7 +19,7 @@ import { tmpdir, freemem, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { assemble, create, defaultDataOffset, FileMember, rebuild, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, stream, threadCpuNs, type Engine, type EngineFlags } from '../cli_support.js';
+import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, fill, stream, threadCpuNs, type Engine, type EngineFlags } from '../cli_support.js';
 import { progress } from './raid-common.js';
 
 const MEMBERS = 6;
@@ -54,18 +54,6 @@ export interface Phase {
   seconds: number;
   mbps: number;
   mainThreadCpu: number | null;
-}
-
-/** xorshift words: cheap distinct bytes per seed (made once, before anything is timed). */
-function fill(b: Uint8Array, seed: number): void {
-  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < w.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    w[i] = x >>> 0;
-  }
 }
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;

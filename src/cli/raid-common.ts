@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { engineFor, parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
-import { assemble, FileMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
+import { assemble, FileMember, isNbdUri, NbdMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
 
 /** Parses a non-negative byte count given as a plain number or with a unit. */
 export function parseOffset(value: string): number {
@@ -39,12 +39,20 @@ export function note(flags: ArrayFlags, message: string): void {
   if (!flags.quiet) process.stderr.write(`asynctx raid: ${message}\n`);
 }
 
+/**
+ * Opens one member: an NBD export for nbd:// and nbd+unix:// URIs, otherwise
+ * an existing file or block device.
+ */
+export function openMember(path: string, readonly = false): Promise<Member> {
+  return isNbdUri(path) ? NbdMember.open(path, { readonly }) : FileMember.open(path, { readonly });
+}
+
 /** Opens member paths; closes the ones opened if a later one fails. */
-export async function openMembers(paths: readonly string[], readonly: boolean): Promise<FileMember[]> {
+export async function openMembers(paths: readonly string[], readonly: boolean): Promise<Member[]> {
   if (paths.length === 0) throw new InvalidArgumentError('no member paths given');
-  const out: FileMember[] = [];
+  const out: Member[] = [];
   try {
-    for (const p of paths) out.push(await FileMember.open(p, { readonly }));
+    for (const p of paths) out.push(await openMember(p, readonly));
   } catch (err) {
     await Promise.all(out.map((m) => m.close()));
     throw err;

@@ -7,6 +7,7 @@ import { realpath } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import {
   FileMember,
+  isNbdUri,
   readSuperblock,
   rebuild,
   scrub,
@@ -16,7 +17,7 @@ import {
   type RaidArray,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { note, openArray, progress, type ArrayFlags } from './raid-common.js';
+import { note, openArray, openMember, progress, type ArrayFlags } from './raid-common.js';
 import { printJson } from '../cli_support.js';
 import { resyncIfNeeded } from './raid-io.js';
 
@@ -119,7 +120,7 @@ export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
   try {
     await resyncIfNeeded(array, flags);
     const size = array.slots.find((s) => s.device)?.device?.member.size ?? 0;
-    const member = (await exists(flags.member)) ? await FileMember.open(flags.member) : await FileMember.create(flags.member, size);
+    const member = isNbdUri(flags.member) ? await openMember(flags.member) : (await exists(flags.member)) ? await FileMember.open(flags.member) : await FileMember.create(flags.member, size);
     const old = await readSuperblock(member).catch(() => null);
     if (old && old.setUuid.some((b, i) => b !== array.table.master.setUuid[i]) && !flags.force) {
       await member.close();

@@ -13,6 +13,7 @@ import {
   examineText,
   FileMember,
   formatUuid,
+  isNbdUri,
   parseLayout,
   readSuperblock,
   resync,
@@ -20,7 +21,7 @@ import {
   type Member,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { engineOptions, note, openArray, parseOffset, progress, type ArrayFlags } from './raid-common.js';
+import { engineOptions, note, openArray, openMember, parseOffset, progress, type ArrayFlags } from './raid-common.js';
 import { engineFor, parseBytes, printJson, type Engine } from '../cli_support.js';
 import { raidRead, raidWrite } from './raid-io.js';
 import { raidServe } from './raid_serve.js';
@@ -49,6 +50,10 @@ async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
     for (const p of paths) {
       if (p === 'missing') {
         members.push(null);
+        continue;
+      }
+      if (isNbdUri(p)) {
+        members.push(await openMember(p));
         continue;
       }
       if (!(await exists(p))) {
@@ -102,7 +107,7 @@ async function raidExamine(paths: string[], flags: ArrayFlags): Promise<void> {
   let bad = 0;
   const out: unknown[] = [];
   for (const p of paths) {
-    const m = await FileMember.open(p, { readonly: true });
+    const m = await openMember(p, true);
     try {
       const sb = await readSuperblock(m);
       if (flags.json) out.push({ path: p, ...sb, setUuid: formatUuid(sb.setUuid), deviceUuid: formatUuid(sb.deviceUuid), devRoles: sb.devRoles.slice(0, Math.max(sb.raidDisks, sb.devNumber + 1)) });

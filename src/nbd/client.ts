@@ -181,8 +181,11 @@ export class NbdClient {
       p.reject = (e) => (reject(e), r());
     })));
     if (!this.failed) {
+      // Wait for the write, not for end(): the server closes on DISC, and a
+      // socket destroyed before its shutdown completes never calls end's callback.
       const req = this.frame(CMD.DISC, 0, this.nextHandle++, 0, 0);
-      await new Promise<void>((resolve) => this.sock.end(req, () => resolve()));
+      await new Promise<void>((resolve) => this.sock.write(req, () => resolve()));
+      this.sock.end();
     }
     this.sock.destroy();
     this.fail(new ConnectionClosed(`${this.label}: client closed`));
@@ -229,15 +232,17 @@ export class NbdClient {
         const handle = rep.readBigUInt64BE(8);
         const p = this.pending.get(handle);
         if (!p) throw new ProtocolError(`${this.label}: reply for unknown handle ${handle}`);
-        this.pending.delete(handle);
         if (errno !== 0) {
+          this.pending.delete(handle);
           const name = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
           const what = ['read', 'write', 'disc', 'flush'][p.cmd] ?? `command ${p.cmd}`;
           p.reject(new NbdRequestError(errno, name, `${this.label}: ${what} at byte ${p.offset} failed: ${name}`));
           continue;
         }
-        // Simple read replies carry the payload even on success only; on error, none (we did not negotiate structured replies).
+        // A simple read reply carries its payload only on success (no structured replies were negotiated).
+        // The request stays in `pending` until its payload is in, so a connection lost mid-payload rejects it too.
         if (p.into) for (const b of p.into) if (b.length) (await this.rd.read(b.length)).copy(Buffer.from(b.buffer, b.byteOffset, b.length));
+        this.pending.delete(handle);
         p.resolve();
       }
     } catch (err) {

@@ -2,29 +2,13 @@
  * Bad input for every exported operation: a typed usage error naming the
  * function and the rule, thrown before any byte is written (semantics 10).
  */
-import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   asyncGenSyndrome, asyncMemcpy, asyncMemset, asyncRaid6DatapRecov, asyncRaid6TwoDataRecov, asyncSyndromeVal,
-  asyncTriggerCallback, asyncXor, asyncXorVal, AsyncTxError, InvalidArgumentError, OutOfRangeError, OverlapError,
-  UnknownFlagError, UsageError, TxFlags,
+  asyncTriggerCallback, asyncXor, asyncXorVal, InvalidArgumentError, OutOfRangeError, OverlapError,
+  UnknownFlagError, TxFlags,
 } from '../../src/index.js';
-
-const b = (n = 16, v = 0x5a) => new Uint8Array(n).fill(v);
-
-/** Runs `call` on fresh buffers and checks it throws `type` matching `message` and wrote nothing. */
-function refuses(call: (bufs: Uint8Array[]) => unknown, type: new (...a: never[]) => Error, message: RegExp, count = 6): void {
-  const bufs = Array.from({ length: count }, (_, i) => b(16, i + 1));
-  const before = bufs.map((x) => x.slice());
-  assert.throws(() => call(bufs), (err: unknown) => {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    assert.ok(err instanceof UsageError && err instanceof AsyncTxError);
-    assert.match((err as Error).message, message);
-    assert.match((err as AsyncTxError).code, /^ASYNCTX_ERR_/);
-    return true;
-  });
-  assert.deepEqual(bufs, before, 'nothing written');
-}
+import { b, refuses } from './refuses.js';
 
 describe('bad input is refused before any byte is written', () => {
   it('asyncMemcpy', () => {

@@ -6,24 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   allocBlock, asyncGenSyndrome, asyncMemcpy, asyncMemset, asyncRaid6DatapRecov, asyncRaid6TwoDataRecov, asyncSyndromeVal,
-  asyncTriggerCallback, asyncXor, asyncXorVal, AsyncTxError, createClient, DmaStatus, freeBlock, InvalidArgumentError,
-  TxFlags, UnknownFlagError, UsageError, type Tx,
+  asyncTriggerCallback, asyncXor, asyncXorVal, createClient, DmaStatus, freeBlock, InvalidArgumentError,
+  TxFlags, UnknownFlagError, type Tx,
 } from '../../src/index.js';
-
-const b = (n = 16, v = 0x5a) => new Uint8Array(n).fill(v);
-
-/** Runs `call` on fresh buffers; it must throw `type` matching `message` and write nothing. */
-function refuses(call: (bufs: Uint8Array[]) => unknown, type: new (...a: never[]) => Error, message: RegExp, count = 6): void {
-  const bufs = Array.from({ length: count }, (_, i) => b(16, i + 1));
-  const before = bufs.map((x) => x.slice());
-  assert.throws(() => call(bufs), (err: unknown) => {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    assert.ok(err instanceof UsageError && err instanceof AsyncTxError);
-    assert.match((err as Error).message, message);
-    return true;
-  });
-  assert.deepEqual(bufs, before, 'nothing written');
-}
+import { b, refuses } from './refuses.js';
 
 /** A copy of `a` with a hole at `i`. */
 function holed<T>(a: readonly T[], i: number): T[] {

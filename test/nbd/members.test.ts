@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { NbdClient, NbdRequestError } from '../../src/nbd/index.js';
-import { create, MemberIOError, NbdMember, resync, scrub, type RaidArray } from '../../src/raid/index.js';
+import { create, MemberIOError, NbdMember, NbdUriError, resync, scrub, type RaidArray } from '../../src/raid/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const HAS_NBDKIT = spawnSync('sh', ['-c', 'command -v nbdkit']).status === 0;
@@ -186,5 +186,37 @@ describe('NBD exports as RAID members', { concurrency: false }, () => {
     // The inner array took the outer member's writes cleanly.
     const inner = JSON.parse(cli(['raid', 'check', '--json', '-q', ...files])) as { mismatches: number };
     assert.equal(inner.mismatches, 0);
+  });
+
+  it('nbd:// over TCP on 127.0.0.1 with a named export; a wrong export or no server is a rejected open', async () => {
+    const files = [0, 1, 2].map((i) => join(dir, `t${i}`));
+    cli(['raid', 'create', '--level', '5', '--chunk', '64K', '--member-size', '4M', '--assume-clean', '-q', ...files]);
+    const child = spawn(process.execPath, [BIN, 'raid', 'serve', '--listen', '127.0.0.1:0', '--export', 'vol', '--json', '-q', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
+    peers.push(child);
+    const info = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => ((out += d.toString()), out.includes('\n') && resolve(out.split('\n')[0]!)));
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      }),
+    ) as { listening: string; size: number };
+    assert.match(info.listening, /^nbd:\/\/127\.0\.0\.1:\d+\/vol$/);
+    const m = await NbdMember.open(info.listening);
+    try {
+      assert.equal(m.size, info.size);
+      const block = randomBytes(65536);
+      await m.write(block, 131072);
+      const back = Buffer.alloc(block.length);
+      await m.read(back, 131072);
+      assert.ok(back.equals(block));
+      await m.sync();
+    } finally {
+      await m.close();
+    }
+    await assert.rejects(NbdMember.open(info.listening.replace(/vol$/, 'nope')), /refused export "nope"/);
+    const port = Number(/:(\d+)\//.exec(info.listening)![1]);
+    await new Promise((r) => (child.once('exit', r), child.kill('SIGINT')));
+    await assert.rejects(NbdMember.open(`nbd://127.0.0.1:${port}/vol`), /ECONNREFUSED/);
+    await assert.rejects(NbdMember.open('nbds://127.0.0.1/vol'), NbdUriError);
   });
 });

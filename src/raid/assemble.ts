@@ -6,7 +6,7 @@
  * count), duplicates, and too many members missing.
  */
 import { RaidArray, type RaidArrayOptions } from './array.js';
-import { AssemblyError, SuperblockError, UnsupportedFeatureError } from './errors.js';
+import { AssemblyError, listSome, SuperblockError, UnsupportedFeatureError } from './errors.js';
 import { parityDisks } from './layout.js';
 import type { Member } from './member.js';
 import { MemberTable, type Device } from './members_state.js';
@@ -87,7 +87,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     uuids.set(u, [...(uuids.get(u) ?? []), members[i]!.name]);
   });
   if (uuids.size > 1) {
-    const list = [...uuids].map(([u, names]) => `${u} (${names.join(', ')})`).join('; ');
+    const list = listSome([...uuids].map(([u, names]) => `${u} (${listSome(names)})`), 4);
     throw new AssemblyError(`members belong to different arrays: ${list}`);
   }
   const first = sbs[0]!;
@@ -158,10 +158,10 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   if (degraded > maxDeg) {
     throw new AssemblyError(
       `too many members missing or not in sync for RAID-${first.level} (${degraded} of ${first.raidDisks}; at most ${maxDeg})` +
-        (missing.length ? `: slots ${missing.join(', ')} missing` : ''),
+        (missing.length ? `: slots ${listSome(missing)} missing` : ''),
     );
   }
-  if (missing.length) warnings.push(`degraded: slot${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing`);
+  if (missing.length) warnings.push(`degraded: slot${missing.length > 1 ? 's' : ''} ${listSome(missing)} missing`);
   const dirty = freshest.resyncOffset !== MAX_SECTOR;
   if (dirty && degraded > 0 && !opts.force && !opts.readonly) {
     throw new AssemblyError(

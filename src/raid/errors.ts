@@ -63,3 +63,12 @@ export class ArrayStateError extends RaidError {
     super('ASYNCTX_ERR_RAID_STATE', message);
   }
 }
+
+/**
+ * The first `max` items joined with ", ", and how many more there were: an
+ * error about a million missing slots stays one readable line.
+ */
+export function listSome(items: readonly (string | number)[], max = 8): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown;
+}

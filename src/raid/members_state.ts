@@ -6,11 +6,13 @@
  * md_update_sb does.
  */
 import { randomBytes } from 'node:crypto';
+import { SuperblockError } from './errors.js';
 import type { Member } from './member.js';
 import {
   encodeSuperblock,
   Feature,
   MAX_SECTOR,
+  MAX_U64_FIELD,
   ROLE_FAULTY,
   ROLE_SPARE,
   SECTOR,
@@ -137,6 +139,11 @@ export class MemberTable {
    */
   update(change: (m: Superblock) => void, onFail: (dev: Device, err: unknown) => void): Promise<void> {
     const run = async () => {
+      // Checked before anything is written: a bump past the bound would leave
+      // superblocks that no reader (md's or ours) accepts.
+      if (this.master.events + this.slots.length + 1 > MAX_U64_FIELD) {
+        throw new SuperblockError(`the events counter (${this.master.events}) is exhausted: superblocks cannot be updated`);
+      }
       change(this.master);
       for (let round = 0; round < this.slots.length + 1; round++) {
         const t = nowParts();

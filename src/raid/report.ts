@@ -70,11 +70,11 @@ function roleText(sb: Superblock): string {
 }
 
 function arrayState(sb: Superblock): string {
+  // One pass over the role table, not one per slot: raid_disks × max_dev can be millions.
+  const count = new Uint8Array(sb.raidDisks);
+  for (const r of sb.devRoles) if (r < sb.raidDisks && count[r]! < 3) count[r]!++;
   let s = '';
-  for (let d = 0; d < sb.raidDisks; d++) {
-    const cnt = sb.devRoles.filter((r) => r === d).length;
-    s += cnt === 2 ? 'R' : cnt === 1 ? 'A' : cnt === 0 ? '.' : '?';
-  }
+  for (const cnt of count) s += cnt === 2 ? 'R' : cnt === 1 ? 'A' : cnt === 0 ? '.' : '?';
   return s;
 }
 

@@ -109,14 +109,24 @@ export interface Superblock {
   sbCsum: number;
 }
 
+/**
+ * The largest 64-bit field value asynctx reads or writes (events, sizes,
+ * offsets): the reader's and the writer's one bound, so nothing written can
+ * be unreadable.
+ */
+export const MAX_U64_FIELD = Number.MAX_SAFE_INTEGER;
+
 function getU64(v: DataView, off: number, what: string): number {
   const x = v.getBigUint64(off, true);
   if (x === 0xffffffffffffffffn) return MAX_SECTOR;
-  if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new SuperblockError(`superblock field ${what} is out of range (${x})`);
+  if (x > BigInt(MAX_U64_FIELD)) throw new SuperblockError(`superblock field ${what} is out of range (${x})`);
   return Number(x);
 }
 
 function setU64(v: DataView, off: number, x: number): void {
+  if (x !== MAX_SECTOR && !(Number.isSafeInteger(x) && x >= 0 && x <= MAX_U64_FIELD)) {
+    throw new SuperblockError(`superblock field value ${x} is out of range (0..${MAX_U64_FIELD})`);
+  }
   v.setBigUint64(off, x === MAX_SECTOR ? 0xffffffffffffffffn : BigInt(x), true);
 }
 
@@ -235,6 +245,18 @@ export function decodeSuperblock(bytes: Uint8Array, minor: 0 | 1 | 2, deviceSect
   // md: 1.1 and 1.2 keep data after the superblock.
   if (minor !== 0 && dataOffset < superOffset + Math.ceil((256 + 2 * maxDev) / 512)) {
     throw new SuperblockError(`superblock data_offset ${dataOffset} overlaps the superblock`);
+  }
+  // Bound the geometry before anything sizes a table or a loop by it (md: a
+  // 1.x role table holds at most MAX_DEV_LIMIT entries).
+  if (sb.raidDisks < 1 || sb.raidDisks > MAX_DEV_LIMIT) {
+    throw new SuperblockError(`superblock raid_disks ${sb.raidDisks} is out of range (1..${MAX_DEV_LIMIT})`);
+  }
+  if (sb.size > dataSize) {
+    throw new SuperblockError(`superblock used size ${sb.size} exceeds its data_size ${dataSize} sectors`);
+  }
+  // md: "data overlaps metadata" — 1.0 keeps its superblock after the data.
+  if (minor === 0 && dataOffset + dataSize > superOffset) {
+    throw new SuperblockError(`superblock data (sectors ${dataOffset}..${dataOffset + dataSize}) overlaps the metadata at sector ${superOffset}`);
   }
   const room = minor === 0 ? superOffset : deviceSectors - dataOffset;
   if (room < dataSize) {

@@ -9,7 +9,7 @@ import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
 import { MemberQueue, type MemberQueueStats } from './member_queue.js';
-import { MemberTable, newDeviceUuid, type Device, type Slot } from './members_state.js';
+import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
 import { defaultRaidOps, type RaidOps } from './ops.js';
 import { runJobs, stripeJobs } from './requests.js';
 import { StripeCache } from './stripe.js';
@@ -110,7 +110,7 @@ export class RaidArray {
   get events(): number {
     return this.table.master.events;
   }
-  get slots(): readonly Slot[] {
+  get slots(): readonly RaidSlot[] {
     return this.table.slots;
   }
   get levelName(): string {
@@ -331,7 +331,7 @@ export class RaidArray {
     }
     const sb: Superblock = { ...ref, devNumber, deviceUuid: newDeviceUuid(), dataSize: devSectors - ref.dataOffset, cntCorrectedRead: 0 };
     if (ref.minorVersion === 0) throw new RaidUsageError('adding to a 1.0 (metadata at end) array is not supported');
-    const dev: Device = { member, sb };
+    const dev: MemberDevice = { member, sb };
     // An empty slot first; a faulty member is replaced only when no slot is empty.
     let slot = this.table.slots.findIndex((s) => s.state === 'missing');
     if (slot < 0) slot = this.table.slots.findIndex((s) => s.state === 'faulty');
@@ -374,7 +374,7 @@ export class RaidArray {
     await this.table.settled();
     this.cache.dispose();
     if (this.opts.ownsMembers) {
-      const all = [...this.table.slots.map((s) => s.device), ...this.table.spares].filter((d): d is Device => d !== null);
+      const all = [...this.table.slots.map((s) => s.device), ...this.table.spares].filter((d): d is MemberDevice => d !== null);
       await Promise.all(all.map((d) => d.member.close().catch(() => undefined)));
     }
     if (this.opts.ownsOps) await this.ops.close?.();

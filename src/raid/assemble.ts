@@ -9,7 +9,7 @@ import { RaidArray, type RaidArrayOptions } from './array.js';
 import { AssemblyError, listSome, SuperblockError, UnsupportedFeatureError } from './errors.js';
 import { parityDisks } from './layout.js';
 import type { Member } from './member.js';
-import { MemberTable, type Device } from './members_state.js';
+import { MemberTable, type MemberDevice } from './member_table.js';
 import {
   decodeSuperblock,
   Feature,
@@ -132,7 +132,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
       warnings.push(`${member.name} is marked faulty in the array; left out`);
       return;
     }
-    const dev: Device = { member, sb };
+    const dev: MemberDevice = { member, sb };
     if (role === ROLE_SPARE || role >= first.raidDisks) {
       if (ownRole(sb) !== ROLE_SPARE && sb.events < freshest.events) {
         warnings.push(`${member.name} was removed from slot ${ownRole(sb)} (events ${sb.events}); left out`);

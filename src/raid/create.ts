@@ -12,7 +12,7 @@ import { readSuperblock } from './assemble.js';
 import { RaidUsageError } from './errors.js';
 import { parityDisks, validateGeometry } from './layout.js';
 import type { Member } from './member.js';
-import { MemberTable, newDeviceUuid } from './members_state.js';
+import { MemberTable, newDeviceUuid } from './member_table.js';
 import { MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
 
 /** mdadm's choose_bm_space: sectors kept for a write-intent bitmap on a device of `devSectors`. */

@@ -14,8 +14,9 @@
  *   its sectors first (sector read-modify-write).
  */
 import { ArrayFailedError, MemberIOError } from './errors.js';
-import type { Layout } from './layout.js';
+import { parityDisks, type Layout } from './layout.js';
 import type { RaidOps } from './ops.js';
+import { SECTOR } from './superblock.js';
 import { covers, EMPTY, merge, type StripeHead } from './stripe.js';
 import { done, finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type Copy, type StripeBlocks } from './stripe_ops.js';
 
@@ -47,12 +48,11 @@ export interface Extent {
 
 export type SyncMode = 'check' | 'repair' | 'resync' | 'recover';
 
-const SECTOR = 512;
 /** md counts mismatches per 4 KiB stripe page (STRIPE_SECTORS). */
 const CHECK_PAGE = 4096;
 
 function maxDegraded(env: StripeEnv): number {
-  return env.layout.geometry.level === 6 ? 2 : 1;
+  return parityDisks(env.layout.geometry.level);
 }
 
 function rowOf(env: StripeEnv, sh: StripeHead) {

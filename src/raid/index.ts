@@ -10,7 +10,7 @@ export { NbdMember, NbdUriError, isNbdUri, parseNbdUri, NBD_DEFAULT_PORT, type N
 export { defaultRaidOps, type RaidOps } from './ops.js';
 export { DEFAULT_MERGE_BYTES, MemberQueue, type MemberQueueOptions, type MemberQueueStats } from './member_queue.js';
 export { RaidArray, type RaidArrayOptions } from './array.js';
-export type { Slot, SlotState, Device } from './members_state.js';
+export type { RaidSlot, RaidSlotState, MemberDevice } from './member_table.js';
 export { assemble, readSuperblock, type AssembleOptions, type Assembled } from './assemble.js';
 export { create, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, type CreateOptions } from './create.js';
 export { scrub, resync, rebuild, type PassOptions, type PassResult } from './resync.js';

@@ -6,8 +6,7 @@
  * 512-byte sectors, chosen from a seed so any failure replays.
  */
 import type { Member } from './member.js';
-
-const SECTOR = 512;
+import { SECTOR } from './superblock.js';
 
 /** What a power cut did to the writes still in the cache. */
 export interface PowerCutReport {

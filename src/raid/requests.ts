@@ -6,8 +6,7 @@
 import type { Extent } from './handle.js';
 import type { Layout } from './layout.js';
 import type { StripeCache, StripeHead } from './stripe.js';
-
-const SECTOR = 512;
+import { SECTOR } from './superblock.js';
 
 /** One job of a request: the extents of one stripe head. */
 export interface StripeJob {

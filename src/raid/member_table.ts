@@ -19,17 +19,17 @@ import {
   type Superblock,
 } from './superblock.js';
 
-export type SlotState = 'in_sync' | 'recovering' | 'faulty' | 'missing';
+export type RaidSlotState = 'in_sync' | 'recovering' | 'faulty' | 'missing';
 
-/** A device in the array: its handle and its own superblock (device fields). */
-export interface Device {
+/** A member device in the array: its handle and its own superblock (device fields). */
+export interface MemberDevice {
   readonly member: Member;
   sb: Superblock;
 }
 
-export interface Slot {
-  device: Device | null;
-  state: SlotState;
+export interface RaidSlot {
+  device: MemberDevice | null;
+  state: RaidSlotState;
   /** Member sectors (from data_offset) already rebuilt, while recovering. */
   recoveryOffset: number;
 }
@@ -40,15 +40,15 @@ function nowParts(): { sec: number; usec: number } {
 }
 
 export class MemberTable {
-  readonly slots: Slot[];
-  readonly spares: Device[] = [];
+  readonly slots: RaidSlot[];
+  readonly spares: MemberDevice[] = [];
   /** Array-wide superblock values (uuid, name, geometry, events, resync offset). */
   readonly master: Superblock;
   private updating: Promise<void> = Promise.resolve();
 
   constructor(master: Superblock, raidDisks: number) {
     this.master = master;
-    this.slots = Array.from({ length: raidDisks }, () => ({ device: null, state: 'missing' as SlotState, recoveryOffset: 0 }));
+    this.slots = Array.from({ length: raidDisks }, () => ({ device: null, state: 'missing' as RaidSlotState, recoveryOffset: 0 }));
   }
 
   /** Readable for member sectors below `endSector`: in sync, or rebuilt that far. */
@@ -84,8 +84,8 @@ export class MemberTable {
   }
 
   /** Devices that get superblock updates: everything present and not faulty. */
-  private liveDevices(): Array<{ dev: Device; slot: number }> {
-    const out: Array<{ dev: Device; slot: number }> = [];
+  private liveDevices(): Array<{ dev: MemberDevice; slot: number }> {
+    const out: Array<{ dev: MemberDevice; slot: number }> = [];
     this.slots.forEach((s, i) => s.device && s.state !== 'faulty' && out.push({ dev: s.device, slot: i }));
     for (const d of this.spares) out.push({ dev: d, slot: -1 });
     return out;
@@ -108,7 +108,7 @@ export class MemberTable {
   }
 
   /** The superblock of one device as it should be on disk now. */
-  deviceSuperblock(dev: Device, slot: number): Superblock {
+  deviceSuperblock(dev: MemberDevice, slot: number): Superblock {
     const m = this.master;
     const own = dev.sb;
     const s = slot >= 0 ? this.slots[slot] : undefined;
@@ -137,7 +137,7 @@ export class MemberTable {
    * serialised. A device whose write fails is reported through `onFail`
    * (which marks it faulty) and the others are written again without it.
    */
-  update(change: (m: Superblock) => void, onFail: (dev: Device, err: unknown) => void): Promise<void> {
+  update(change: (m: Superblock) => void, onFail: (dev: MemberDevice, err: unknown) => void): Promise<void> {
     const run = async () => {
       // Checked before anything is written: a bump past the bound would leave
       // superblocks that no reader (md's or ours) accepts.

@@ -6,7 +6,7 @@
  */
 import { printPolicyBench, runPolicyBench } from './policy.js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { kernelSelectionMs, kernels, wasmKernels, wasmKernelsError } from '../src/kernels/index.js';
+import { kernelSelectionMs, reselectKernels, wasmKernels, wasmKernelsError } from '../src/kernels/index.js';
 import { BENCH_OPS, runBench, type BenchClock, type BenchMode, type BenchOp, type BenchPlan, type BenchRow } from './kernel_run.js';
 import { PEER_NAME, peerRow } from './peer.js';
 import { offloadBench, parseWorkers } from './offload.js';
@@ -93,7 +93,8 @@ async function runKernelBench(flags: BenchFlags): Promise<void> {
   const plan = planFor(flags);
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const emit = flags.json ? (r: BenchRow) => out(JSON.stringify(r)) : (r: BenchRow) => out(textRow(r));
-  const table = kernels();
+  // Measured afresh: a remembered selection would hide what this CPU does now.
+  const table = reselectKernels();
   if (!flags.json) {
     out(`kernel selection (${kernelSelectionMs().toFixed(1)} ms at start-up, MB/s per candidate):`);
     for (const c of table) {

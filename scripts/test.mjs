@@ -1,7 +1,8 @@
 // Runs every compiled test file under dist/test with node's built-in runner.
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 
@@ -24,5 +25,8 @@ if (files.length === 0) {
   console.error('test: no test files found under dist/test');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', ...files], { cwd: root, stdio: 'inherit' });
+// The kernel-selection cache goes to a throw-away directory: tests never touch the real home.
+const cache = mkdtempSync(join(tmpdir(), 'asynctx-test-cache-'));
+const r = spawnSync(process.execPath, ['--test', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, XDG_CACHE_HOME: cache } });
+rmSync(cache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

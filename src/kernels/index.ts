@@ -2,13 +2,17 @@
  * The kernels the library runs. `activeKernels()` is what the synchronous path
  * and every engine call: on first use it picks, per operation, the fastest of
  * the WebAssembly SIMD set and the scalar reference (select.ts).
- * ASYNCTX_KERNELS=scalar|wasm forces one set (wasm-debug: the unoptimized build).
+ * ASYNCTX_KERNELS=scalar|wasm forces one set (wasm-debug: the unoptimized build);
+ * ASYNCTX_KERNELS=op:variant,... pins those ops (the others take the preferred
+ * candidate) and measures nothing. An automatic selection is remembered in the
+ * user's cache directory (selection_cache.ts; ASYNCTX_KERNEL_CACHE=0 disables).
  */
 import { scalarKernels } from './scalar.js';
-import { selectKernels, type KernelChoice, type Selection } from './select.js';
+import { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
 import type { KernelSet } from './types.js';
 import type { KernelBuild } from './wasm-module.js';
 import { wasmKernels, wasmKernelsError } from './wasm.js';
+import { cachePath, currentKey, loadCachedTable, saveCachedTable, verifiedKernels } from './selection_cache.js';
 
 export type { Block, KernelSet, Slot } from './types.js';
 export { scalarKernels } from './scalar.js';
@@ -21,11 +25,37 @@ export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports
  * preference (wasm-simd, then the scalar reference), and a warning when the
  * request cannot be met or is not understood.
  */
+export { CACHE_FORMAT, cachePath } from './selection_cache.js';
+
+/**
+ * The selection an `op:variant,...` ASYNCTX_KERNELS value pins: named ops use
+ * the named candidate, the others the first (preferred) one. Null (with a
+ * warning) when an op or variant is unknown.
+ */
+export function pinnedSelection(request: string, candidates: readonly KernelSet[]): { selection: Selection | null; warning?: string } {
+  const t0 = performance.now();
+  const choice = Object.fromEntries(KERNEL_OPS.map((op) => [op, candidates[0].name])) as Record<KernelOp, string>;
+  for (const part of request.split(',')) {
+    const [op, impl] = part.split(':').map((x) => x.trim());
+    if (!(KERNEL_OPS as readonly string[]).includes(op) || !candidates.some((k) => k.name === impl)) {
+      const names = candidates.map((k) => k.name).join(', ');
+      return { selection: null, warning: `ASYNCTX_KERNELS: "${part}" is not op:variant with a variant of ${names}; choosing automatically` };
+    }
+    choice[op as KernelOp] = impl;
+  }
+  const table = KERNEL_OPS.map((op) => ({ op, impl: choice[op], mbps: {} }));
+  return { selection: { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 } };
+}
+
 export function kernelCandidates(
   request: string | undefined,
   wasm: (build: KernelBuild) => KernelSet | null,
 ): { candidates: KernelSet[]; warning?: string } {
   const mode = (request ?? '').trim().toLowerCase();
+  if (mode.includes(':')) {
+    const w = wasm('release');
+    return { candidates: w === null ? [scalarKernels] : [w, scalarKernels] };
+  }
   if (mode === 'scalar') return { candidates: [scalarKernels] };
   if (mode === 'wasm' || mode === 'wasm-debug') {
     const w = wasm(mode === 'wasm' ? 'release' : 'debug');
@@ -47,9 +77,31 @@ function selected(): Selection {
   if (selection === undefined) {
     const { candidates, warning } = kernelCandidates(process.env.ASYNCTX_KERNELS, wasmKernels);
     if (warning !== undefined) process.emitWarning(warning, { code: 'ASYNCTX_KERNELS' });
-    selection = selectKernels(candidates);
+    selection = pinned(candidates) ?? cachedOrSelected(candidates);
   }
   return selection;
+}
+
+function pinned(candidates: readonly KernelSet[]): Selection | null {
+  const request = process.env.ASYNCTX_KERNELS ?? '';
+  if (!request.includes(':')) return null;
+  const { selection: s, warning } = pinnedSelection(request, candidates);
+  if (warning !== undefined) process.emitWarning(warning, { code: 'ASYNCTX_KERNELS' });
+  return s;
+}
+
+/** The remembered selection when it matches this CPU and build and verifies; else a fresh one, remembered. */
+function cachedOrSelected(candidates: readonly KernelSet[]): Selection {
+  const path = candidates.length > 1 ? cachePath() : null;
+  if (path === null) return selectKernels(candidates);
+  const t0 = performance.now();
+  const key = currentKey();
+  const table = loadCachedTable(path, key);
+  const set = table === null ? null : verifiedKernels(table, candidates);
+  if (table !== null && set !== null) return { kernels: set, table, ms: performance.now() - t0 };
+  const fresh = selectKernels(candidates);
+  saveCachedTable(path, key, fresh.table);
+  return fresh;
 }
 
 /** The kernel set in use on this thread (selected on first call, ≤ ~50 ms; synchronous). */
@@ -64,6 +116,18 @@ export function activeKernels(): KernelSet {
  */
 export function kernels(): readonly KernelChoice[] {
   return selected().table;
+}
+
+/**
+ * Runs the full measurement now, whatever is remembered (for `asynctx bench`,
+ * which must measure), uses its result from here on and remembers it.
+ */
+export function reselectKernels(): readonly KernelChoice[] {
+  const { candidates } = kernelCandidates(process.env.ASYNCTX_KERNELS, wasmKernels);
+  selection = pinned(candidates) ?? selectKernels(candidates);
+  const path = candidates.length > 1 ? cachePath() : null;
+  if (path !== null && !(process.env.ASYNCTX_KERNELS ?? '').includes(':')) saveCachedTable(path, currentKey(), selection.table);
+  return selection.table;
 }
 
 /** How long the start-up selection took, in milliseconds (selects first if needed). */

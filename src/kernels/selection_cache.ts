@@ -1,0 +1,168 @@
+/**
+ * Remembers the start-up kernel selection per CPU model, kernel build and
+ * Node version, so a process does not pay the ~50 ms measurement each time.
+ * The file is $XDG_CACHE_HOME/asynctx/kernels.json (else ~/.cache/asynctx/);
+ * ASYNCTX_KERNEL_CACHE=0 turns it off. Every file-system error means "no
+ * cache": reading and writing never throw, and nothing is written elsewhere.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpus, homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { allocBlock, freeBlock } from '../mem/arena.js';
+import { scalarKernels } from './scalar.js';
+import { KERNEL_OPS, composeKernels, type KernelChoice, type KernelOp } from './select.js';
+import type { Block, KernelSet } from './types.js';
+import { kernelModuleUrl } from './wasm-module.js';
+
+/** Bumped whenever the file's meaning changes; another version is stale. */
+export const CACHE_FORMAT = 1;
+
+/** What a cached selection must match to be used. */
+export interface CacheKey {
+  readonly format: number;
+  readonly cpu: string;
+  readonly build: string;
+  readonly node: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The cache file, or null when ASYNCTX_KERNEL_CACHE=0 or no directory can be named. */
+export function cachePath(env: Env = process.env): string | null {
+  if ((env.ASYNCTX_KERNEL_CACHE ?? '').trim() === '0') return null;
+  let base = env.XDG_CACHE_HOME;
+  if (base === undefined || base === '') {
+    try {
+      base = join(homedir(), '.cache');
+    } catch {
+      return null;
+    }
+  }
+  return join(base, 'asynctx', 'kernels.json');
+}
+
+/** The CPU model: /proc/cpuinfo's model name plus a hash of its flags on Linux, os.cpus() elsewhere. */
+export function cpuModel(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
+    const flags = /^(?:flags|Features)\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? '';
+    return `${model} flags:${createHash('sha256').update(flags).digest('hex').slice(0, 16)}`;
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+/** A hash of the compiled kernel files (both memory variants); "none" when not built. */
+export function kernelBuildHash(): string {
+  const h = createHash('sha256');
+  for (const shared of [true, false]) {
+    try {
+      h.update(readFileSync(kernelModuleUrl(shared, 'release')));
+    } catch {
+      h.update('missing');
+    }
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+export function currentKey(): CacheKey {
+  return { format: CACHE_FORMAT, cpu: cpuModel(), build: kernelBuildHash(), node: process.version };
+}
+
+/** The cached choice table when the file exists, parses and matches `key`; null otherwise. */
+export function loadCachedTable(path: string, key: CacheKey): KernelChoice[] | null {
+  try {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    if (file.format !== key.format || file.cpu !== key.cpu || file.build !== key.build || file.node !== key.node) return null;
+    const rows = file.table;
+    if (!Array.isArray(rows)) return null;
+    const table: KernelChoice[] = [];
+    for (const op of KERNEL_OPS) {
+      const row = rows.find((r: { op?: unknown }) => r?.op === op) as { impl?: unknown; mbps?: unknown } | undefined;
+      if (row === undefined || typeof row.impl !== 'string') return null;
+      const mbps = typeof row.mbps === 'object' && row.mbps !== null ? (row.mbps as Record<string, number>) : {};
+      table.push({ op, impl: row.impl, mbps });
+    }
+    return table;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the table atomically (temp file + rename); any error leaves things as they were. */
+export function saveCachedTable(path: string, key: CacheKey, table: readonly KernelChoice[]): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, `${JSON.stringify({ ...key, table }, null, 1)}\n`);
+    renameSync(tmp, path);
+    return true;
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written
+    }
+    return false;
+  }
+}
+
+const VERIFY_LEN = 64;
+
+/** Runs op once on k over fresh copies of the inputs; returns every output byte and result. */
+function probe(k: KernelSet, op: KernelOp, block: () => Block): string {
+  const d = [block(), block(), block(), block()];
+  d.forEach((b, i) => b.forEach((_, j) => (b[j] = (j * 37 + i * 101 + 13) & 0xff)));
+  const [p, q, dest] = [block(), block(), block()];
+  p.fill(0x11);
+  q.fill(0x22);
+  dest.fill(0x33);
+  let r: unknown = null;
+  switch (op) {
+    case 'memcpy': k.memcpy(dest, d[0]); break;
+    case 'memset': k.memset(dest, 0xa5); break;
+    case 'xor': k.xor(dest, d); break;
+    case 'xorIsZero': r = [k.xorIsZero([d[0], d[0]]), k.xorIsZero([d[0], d[1]])]; break;
+    case 'genSyndrome': k.genSyndrome(d, p, q); break;
+    case 'xorSyndrome': k.xorSyndrome(d, p, q, 1, 2); break;
+    case 'pqCheck': scalarKernels.genSyndrome(d, p, q); r = [k.pqCheck(d, p, q)]; q[3] ^= 1; r = [r, k.pqCheck(d, p, q)]; break;
+    case 'mulConst': k.mulConst(dest, d[0], 0x8e); break;
+    case 'mulAcc': k.mulAcc(dest, d[0], 0x8e); break;
+    case 'recov2Data': scalarKernels.genSyndrome(d, p, q); d[0].fill(0); d[2].fill(0); k.recov2Data(d, p, q, 0, 2); break;
+    case 'recovDataP': scalarKernels.genSyndrome(d, p, q); d[1].fill(0); p.fill(0); k.recovDataP(d, p, q, 1); break;
+    case 'isZero': r = [k.isZero(dest), k.isZero(new Uint8Array(0)), (dest.fill(0), k.isZero(dest))]; break;
+    case 'equal': r = [k.equal(d[1], d[1]), k.equal(d[1], d[2])]; break;
+  }
+  return JSON.stringify([r, ...[...d, p, q, dest].map((b) => Buffer.from(b).toString('hex'))]);
+}
+
+/**
+ * The composite set for `table` when every named variant exists among
+ * `candidates` and gives the scalar reference's bytes on a tiny vector;
+ * null otherwise (the caller then selects as usual).
+ */
+export function verifiedKernels(table: readonly KernelChoice[], candidates: readonly KernelSet[]): KernelSet | null {
+  const choice = Object.fromEntries(table.map((c) => [c.op, c.impl])) as Record<KernelOp, string>;
+  let set: KernelSet;
+  try {
+    set = composeKernels(choice, candidates);
+  } catch {
+    return null;
+  }
+  const blocks: Block[] = [];
+  const block = (): Block => {
+    const b = allocBlock(VERIFY_LEN);
+    blocks.push(b);
+    return b;
+  };
+  try {
+    for (const op of KERNEL_OPS) if (probe(set, op, block) !== probe(scalarKernels, op, block)) return null;
+    return set;
+  } catch {
+    return null;
+  } finally {
+    for (const b of blocks) freeBlock(b);
+  }
+}

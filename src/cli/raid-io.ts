@@ -18,6 +18,12 @@ function stepFor(array: RaidArray): number {
 /** Resyncs an array assembled dirty before writing to it, as md does, and says so. */
 export async function resyncIfNeeded(array: RaidArray, flags: ArrayFlags): Promise<void> {
   if (!array.needsResync) return;
+  if (array.slots.some((s) => s.state !== 'in_sync')) {
+    // Parity cannot be resynced while a member is missing (assembled with --force):
+    // rebuild first; `raid rebuild` / `raid add --rebuild` resync right after it.
+    note(flags, 'array is dirty and degraded: parity is resynced after the missing members are rebuilt (asynctx raid rebuild, or raid add --member NEW)');
+    return;
+  }
   note(flags, 'array was not cleanly stopped: resyncing parity before use');
   const bar = progress('resync', flags);
   const r = await resync(array, { progress: (d, t) => bar.update(d, t) });

@@ -68,6 +68,7 @@ async function runRebuild(array: RaidArray, flags: ArrayFlags): Promise<void> {
     else if (r.slots.length === 0) process.stdout.write('rebuild: nothing to rebuild (no member being recovered, no spare for a missing slot)\n');
     else process.stdout.write(`rebuild: slot ${r.slots.join(', ')} ${r.aborted ? 'interrupted (resumes from the checkpoint)' : 'in sync'}; ${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s\n`);
     if (r.aborted) process.exitCode = 130;
+    else await resyncIfNeeded(array, flags); // a dirty array rebuilt degraded: now its parity
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -11,6 +11,11 @@ import {
   detailJson,
   detailText,
   examineText,
+  badBlocksText,
+  bitmapExamineJson,
+  bitmapExamineText,
+  readMemberBadBlocks,
+  readMemberBitmap,
   FileMember,
   formatUuid,
   isNbdUri,
@@ -103,14 +108,24 @@ async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
   }
 }
 
-async function raidExamine(paths: string[], flags: ArrayFlags): Promise<void> {
+type ExamineFlags = ArrayFlags & { bitmap?: boolean; badblocks?: boolean };
+
+async function raidExamine(paths: string[], flags: ExamineFlags): Promise<void> {
   let bad = 0;
   const out: unknown[] = [];
   for (const p of paths) {
     const m = await openMember(p, true);
     try {
       const sb = await readSuperblock(m);
-      if (flags.json) out.push({ path: p, ...sb, setUuid: formatUuid(sb.setUuid), deviceUuid: formatUuid(sb.deviceUuid), devRoles: sb.devRoles.slice(0, Math.max(sb.raidDisks, sb.devNumber + 1)) });
+      if (flags.bitmap) {
+        const bm = await readMemberBitmap(m, sb);
+        if (flags.json) out.push(bitmapExamineJson(p, bm.super, bm.bits));
+        else process.stdout.write(bitmapExamineText(p, bm.super, bm.bits));
+      } else if (flags.badblocks) {
+        const list = await readMemberBadBlocks(m, sb);
+        if (flags.json) out.push({ path: p, badBlocks: list });
+        else process.stdout.write(badBlocksText(p, sb, list));
+      } else if (flags.json) out.push({ path: p, ...sb, setUuid: formatUuid(sb.setUuid), deviceUuid: formatUuid(sb.deviceUuid), devRoles: sb.devRoles.slice(0, Math.max(sb.raidDisks, sb.devNumber + 1)) });
       else process.stdout.write(examineText(p, sb, Math.floor(m.size / SECTOR)));
     } catch (err) {
       bad++;
@@ -173,7 +188,9 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
 
   common(raid.command('examine').argument('<members...>'), false)
     .description("print each member's md superblock, like mdadm --examine")
-    .action((members: string[], flags: ArrayFlags) => raidExamine(members, flags));
+    .option('--bitmap', "print the member's internal write-intent bitmap instead, like mdadm -X")
+    .option('--badblocks', "list the member's bad-block log instead, like mdadm --examine-badblocks")
+    .action((members: string[], flags: ExamineFlags) => raidExamine(members, flags));
 
   common(raid.command('detail').argument('<members...>'), false)
     .description('assemble (read-only) and describe the array, like mdadm --detail')

@@ -15,3 +15,10 @@ export { assemble, readSuperblock, type AssembleOptions, type Assembled } from '
 export { create, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, type CreateOptions } from './create.js';
 export { scrub, resync, rebuild, type PassOptions, type PassResult } from './resync.js';
 export { examineText, detailText, detailJson, humanSize, ctimeString, stateWords } from './report.js';
+export {
+  decodeBitmapSuper, encodeBitmapSuper, bitmapBits, bitIsSet, dirtyChunks, bitmapExamineText, bitmapExamineJson, bitmapLocation,
+  BITMAP_MAGIC, type BitmapSuper,
+} from './bitmap.js';
+export { decodeBadBlocks, encodeBadBlocks, badBlocksText, type BadBlock } from './badblocks.js';
+export { readMemberBitmap, readMemberBadBlocks } from './member_logs.js';
+export { consistencyPolicy } from './report.js';

@@ -151,6 +151,11 @@ export function detailText(array: RaidArray): string {
   f('Total Devices', String(devs));
   f('Persistence', 'Superblock is persistent');
   L.push('');
+  // Detail.c prints this (and its blank line) only when md reports MD_SB_BITMAP_PRESENT.
+  if (m.featureMap & Feature.BitmapOffset) {
+    f('Intent Bitmap', 'Internal');
+    L.push('');
+  }
   f('Update Time', ctimeString(m.utime));
   f('State', stateWords(array) + ' ');
   f('Active Devices', String(active));
@@ -161,7 +166,7 @@ export function detailText(array: RaidArray): string {
   if (m.level !== 4) f('Layout', array.layoutName);
   f('Chunk Size', `${m.chunkSize / 2}K`);
   L.push('');
-  f('Consistency Policy', 'resync');
+  f('Consistency Policy', consistencyPolicy(m.featureMap));
   L.push('');
   const rebuilding = array.slots.find((s) => s.state === 'recovering');
   if (rebuilding) {
@@ -207,6 +212,8 @@ export function detailJson(array: RaidArray): Record<string, unknown> {
     state: stateWords(array),
     dirty: array.dirty,
     needsResync: array.needsResync,
+    intentBitmap: m.featureMap & Feature.BitmapOffset ? 'internal' : null,
+    consistencyPolicy: consistencyPolicy(m.featureMap),
     members: array.slots.map((s, i) => ({
       slot: i,
       state: s.state,
@@ -221,3 +228,11 @@ export function detailJson(array: RaidArray): Record<string, unknown> {
 }
 
 export { ROLE_MAX };
+
+/** md's consistency_policy as mdadm names it: a journal, PPL or bitmap replaces plain resync. */
+export function consistencyPolicy(featureMap: number): 'journal' | 'ppl' | 'bitmap' | 'resync' {
+  if (featureMap & Feature.Journal) return 'journal';
+  if (featureMap & (Feature.Ppl | Feature.MultiplePpls)) return 'ppl';
+  if (featureMap & Feature.BitmapOffset) return 'bitmap';
+  return 'resync';
+}

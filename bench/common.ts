@@ -30,17 +30,8 @@ export function othersDelay(): Map<string, number> {
   return m;
 }
 
-/** A small deterministic PRNG (mulberry32), so every run and policy does the same random requests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so every run and policy does the same random requests. */
+export { seededRandom as prng } from '../src/random.js';
 
 /** The median of a non-empty list. */
 export function median(xs: readonly number[]): number {

@@ -15,17 +15,8 @@ export interface PowerCutReport {
   readonly torn: number;
 }
 
-/** A small seeded generator (mulberry32): the same seed, the same power cut. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed, the same power cut. */
+export { seededRandom } from '../random.js';
 
 interface CachedWrite {
   readonly position: number;

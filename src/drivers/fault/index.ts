@@ -8,7 +8,7 @@
  */
 import {
   Channel, DmaStatus, HwDescriptor, InvalidArgumentError, opOutputs, OperationError,
-  type CompletionHandler, type Device, type HwOp, type HwOpKind,
+  seededRandom, type CompletionHandler, type Device, type HwOp, type HwOpKind,
 } from '../../provider.js';
 
 export type FaultAction = 'fail' | 'delay' | 'crash';
@@ -43,17 +43,8 @@ export class InjectedFaultError extends OperationError {
   }
 }
 
-/** mulberry32: small, seeded, good enough to spread faults. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a run's faults replay. */
+const generator = seededRandom;
 
 export interface FaultCounts {
   failed: number;

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { assemble, create, defaultDataOffset, FileMember, rebuild, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
 import { engineFor, parseBytes, parsePolicy, parseWorkers, printJson, fill, stream, threadCpuNs, type Engine, type EngineFlags } from '../cli_support.js';
-import { progress } from './raid-common.js';
+import { progress } from './raid_common.js';
 
 const MEMBERS = 6;
 const CHUNK = 512 * 1024;

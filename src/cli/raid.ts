@@ -1,8 +1,8 @@
 /**
  * `asynctx raid`: mdadm-shaped verbs over md RAID-4/5/6 members (files or
  * block devices), given in any order. create, examine and detail live here;
- * read/write in raid-io.ts; check, repair, rebuild, fail, remove, add and
- * status in raid-manage.ts; the benchmark in raid-bench.ts.
+ * read/write in raid_io.ts; check, repair, rebuild, fail, remove, add and
+ * status in raid_manage.ts; the benchmark in raid-bench.ts.
  */
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -26,11 +26,11 @@ import {
   type Member,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { engineOptions, note, openArray, openMember, parseOffset, progress, type ArrayFlags } from './raid-common.js';
+import { engineOptions, note, openArray, openMember, parseOffset, progress, type ArrayFlags } from './raid_common.js';
 import { engineFor, parseBytes, printJson, type Engine } from '../cli_support.js';
-import { raidRead, raidWrite } from './raid-io.js';
+import { raidRead, raidWrite } from './raid_io.js';
 import { raidServe } from './raid_serve.js';
-import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid-manage.js';
+import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid_manage.js';
 
 function parseLevel(v: string): number {
   const n = Number(v.replace(/^raid/i, ''));

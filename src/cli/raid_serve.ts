@@ -6,8 +6,8 @@
 import { InvalidArgumentError } from 'commander';
 import { NbdServer, type ListenAddress } from '../nbd/index.js';
 import { ArrayTarget } from '../raid/nbd_target.js';
-import { note, openArray, type ArrayFlags } from './raid-common.js';
-import { resyncIfNeeded } from './raid-io.js';
+import { note, openArray, type ArrayFlags } from './raid_common.js';
+import { resyncIfNeeded } from './raid_io.js';
 
 export interface ServeFlags extends ArrayFlags {
   socket?: string;

@@ -10,7 +10,7 @@
 import { scalarKernels } from './scalar.js';
 import { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
 import type { KernelSet } from './types.js';
-import type { KernelBuild } from './wasm-module.js';
+import type { KernelBuild } from './wasm_module.js';
 import { wasmKernels, wasmKernelsError } from './wasm.js';
 import { cachePath, currentKey, loadCachedTable, saveCachedTable, verifiedKernels } from './selection_cache.js';
 
@@ -18,7 +18,7 @@ export type { Block, KernelSet, Slot } from './types.js';
 export { scalarKernels } from './scalar.js';
 export { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
 export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels, wasmKernelsError } from './wasm.js';
-export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
+export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm_module.js';
 
 /**
  * The candidate kernel sets for an ASYNCTX_KERNELS value in order of

@@ -13,7 +13,7 @@ import { allocBlock, freeBlock } from '../mem/arena.js';
 import { scalarKernels } from './scalar.js';
 import { KERNEL_OPS, composeKernels, type KernelChoice, type KernelOp } from './select.js';
 import type { Block, KernelSet } from './types.js';
-import { kernelModuleUrl } from './wasm-module.js';
+import { kernelModuleUrl } from './wasm_module.js';
 
 /** Bumped whenever the file's meaning changes; another version is stale. */
 export const CACHE_FORMAT = 1;

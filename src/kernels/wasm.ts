@@ -1,6 +1,6 @@
 /**
  * The WebAssembly SIMD kernel set ("wasm-simd"): the KernelSet interface over
- * the kernel module's ABI (wasm-module.ts). Thin wrappers: each op names its
+ * the kernel module's ABI (wasm_module.ts). Thin wrappers: each op names its
  * blocks and their roles, and one runner maps them into the module's memory.
  *
  * Where the bytes are decides how an op runs:
@@ -19,7 +19,7 @@ import { arena } from '../mem/arena.js';
 import { readArenaHeader, type Region } from '../mem/layout.js';
 import { scalarKernels } from './scalar.js';
 import type { Block, KernelSet, Slot } from './types.js';
-import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm-module.js';
+import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm_module.js';
 
 /** Layout of a kernel scratch region: the pointer list, the kernels' 4 KiB tmp, then the bounce area. */
 const SCRATCH_PTRS = 0;

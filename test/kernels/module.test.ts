@@ -19,7 +19,7 @@ import {
   type KernelOp,
   type KernelSet,
 } from '../../src/kernels/index.js';
-import { kernelModuleUrl } from '../../src/kernels/wasm-module.js';
+import { kernelModuleUrl } from '../../src/kernels/wasm_module.js';
 import { createWasmKernelSet } from '../../src/kernels/wasm.js';
 import { ArenaConfigError } from '../../src/mem/index.js';
 import { repoRoot } from '../helpers.js';

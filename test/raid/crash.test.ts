@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { assemble, create, FileMember, resync, scrub } from '../../src/raid/index.js';
-import { crashWrite } from './crash-plan.js';
+import { crashWrite } from './crash_plan.js';
 import { bytes } from './helpers.js';
 
-const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./crash_child.js', import.meta.url));
 
 describe('crash (SIGKILL) during writes', () => {
   for (const level of [5, 6]) {

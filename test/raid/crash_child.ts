@@ -6,7 +6,7 @@
 import { writeSync } from 'node:fs';
 import { assemble, FileMember } from '../../src/raid/index.js';
 import { bytes } from './helpers.js';
-import { crashWrite } from './crash-plan.js';
+import { crashWrite } from './crash_plan.js';
 
 const paths = process.argv.slice(2);
 const members = await Promise.all(paths.map((p) => FileMember.open(p)));

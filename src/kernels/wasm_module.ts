@@ -1,6 +1,6 @@
 /**
  * Compiling and instantiating the AssemblyScript kernel module (built by
- * scripts/build-kernels.mjs into dist/kernels). The module is compiled once per
+ * scripts/build_kernels.mjs into dist/kernels). The module is compiled once per
  * thread and instantiated on a given memory; it imports that memory and
  * nothing else, and keeps no state, so any number of instances (one per
  * thread, or a shared and a private one) may run on the same bytes.
@@ -69,7 +69,7 @@ export function simdSupported(): boolean {
 /** The file of one build of one memory variant. */
 export function kernelModuleUrl(shared: boolean, build: KernelBuild = 'release'): URL {
   const name = `asynctx${shared ? '' : '.private'}${build === 'debug' ? '.debug' : ''}.wasm`;
-  // dist/src/kernels/wasm-module.js → dist/kernels/<name>
+  // dist/src/kernels/wasm_module.js → dist/kernels/<name>
   return new URL(`../../kernels/${name}`, import.meta.url);
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { bytes } from './helpers.js';
+import { bytes } from '../raid/helpers.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const run = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [BIN, 'raid', ...args], { cwd, encoding: 'utf8' });

@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { bytes } from './helpers.js';
+import { bytes } from '../raid/helpers.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const run = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
 
 describe('asynctx raid --workers / --policy', () => {
   it('create, write and a degraded read on worker engines give the same bytes; bad values exit 2 with one line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'asynctx-cli-workers-'));
+    const dir = mkdtempSync(join(tmpdir(), 'asynctx-raid_workers-'));
     try {
       const ms = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
       let r = run(dir, 'raid', 'create', '--level', '6', '--chunk', '64K', '--member-size', '8M', '--workers', '1', ...ms);

@@ -17,9 +17,9 @@ import {
   type RaidArray,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { note, openArray, openMember, progress, type ArrayFlags } from './raid-common.js';
+import { note, openArray, openMember, progress, type ArrayFlags } from './raid_common.js';
 import { printJson } from '../cli_support.js';
-import { resyncIfNeeded } from './raid-io.js';
+import { resyncIfNeeded } from './raid_io.js';
 
 export async function raidScrub(paths: string[], mode: 'check' | 'repair', flags: ArrayFlags): Promise<void> {
   const { array } = await openArray(paths, { ...flags, readonly: mode === 'check' ? true : flags.readonly });

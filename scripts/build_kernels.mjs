@@ -64,9 +64,9 @@ for (const t of targets) {
   // asc reports its diagnostics on our stderr itself.
   const { error } = await asc.main(argv, { stdout: process.stdout, stderr: process.stderr });
   if (error) {
-    console.error(`build-kernels: ${t.out}: ${error.message}`);
+    console.error(`build_kernels: ${t.out}: ${error.message}`);
     process.exit(1);
   }
 }
 writeFileSync(stampFile, hash);
-console.log(`build-kernels: ${targets.map((t) => t.out).join(', ')} -> ${relative(root, outDir)}/`);
+console.log(`build_kernels: ${targets.map((t) => t.out).join(', ')} -> ${relative(root, outDir)}/`);

@@ -67,6 +67,9 @@ export const CMDF = { FUA: 1 << 0, NO_HOLE: 1 << 1, DF: 1 << 2, REQ_ONE: 1 << 3,
 export const CHUNK = { NONE: 0, OFFSET_DATA: 1, OFFSET_HOLE: 2, BLOCK_STATUS: 5, ERROR: 32769, ERROR_OFFSET: 32770 } as const;
 export const REPLY_FLAG_DONE = 1 << 0;
 
+/** Status flags of the base:allocation metadata context. */
+export const STATE = { HOLE: 1 << 0, ZERO: 1 << 1 } as const;
+
 /** Error values on the wire (Linux errno numbers, as proto.md fixes them). */
 export const ERR = { EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95, ESHUTDOWN: 108 } as const;
 

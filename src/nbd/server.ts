@@ -1,6 +1,7 @@
 /**
  * An NBD server over one block target, on TCP or a unix socket. Each
- * connection runs the handshake and then transmission; a bad or vanished
+ * connection runs the handshake (structured replies and base:allocation are
+ * per connection) and then transmission; a bad or vanished
  * client ends its own connection only. close() stops accepting, lets requests
  * in flight reply, and then flushes the target.
  */
@@ -60,7 +61,8 @@ export class NbdServer {
     const reader = new FrameReader(sock);
     const run = (async () => {
       try {
-        if (await serverHandshake(sock, reader, this.info)) await serveTransmission(sock, reader, this.target, this.info.transmissionFlags);
+        const session = await serverHandshake(sock, reader, this.info);
+        if (session) await serveTransmission(sock, reader, this.target, session);
         sock.end();
       } catch (err) {
         this.opts.log?.(`connection dropped: ${(err as Error).message}`);

@@ -1,13 +1,16 @@
 /**
  * The transmission phase for one connection: requests are read in order and
  * run concurrently (replies go out as each finishes, so out of order); every
- * request is checked before the target is touched. A malformed frame ends this
- * connection only.
+ * request is checked before the target is touched. With structured replies a
+ * READ is answered in data chunks of at most READ_PIECE bytes, each sent when
+ * its part is read, and a part that fails is reported by offset while the
+ * others still arrive. A malformed frame ends this connection only.
  */
 import type { Socket } from 'node:net';
-import { CMD, CMDF, ERR, MAX_PAYLOAD, REQUEST_MAGIC, SIMPLE_REPLY_MAGIC, TF } from './constants.js';
-import { ProtocolError } from './handshake.js';
+import { CMD, CMDF, ERR, MAX_PAYLOAD, REQUEST_MAGIC, TF } from './constants.js';
+import { ProtocolError, type Session } from './handshake.js';
 import type { FrameReader } from './reader.js';
+import { Replies } from './replies.js';
 import { TargetError, type BlockTarget } from './target.js';
 
 interface Request {
@@ -18,59 +21,122 @@ interface Request {
   readonly length: number;
 }
 
-function reply(sock: Socket, handle: Buffer, error: number, data?: Uint8Array): void {
-  const h = Buffer.alloc(16);
-  h.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
-  h.writeUInt32BE(error, 4);
-  handle.copy(h, 8);
-  if (sock.destroyed) return;
-  sock.write(h);
-  if (data) sock.write(data);
-}
+/** The most bytes one structured READ chunk carries (parts of a larger read run concurrently). */
+export const READ_PIECE = 1 << 20;
 
-/** The NBD error for a request, or 0 when it may run (proto.md's rules). */
-function validate(r: Request, target: BlockTarget, tflags: number): number {
-  const known = CMDF.FUA | CMDF.NO_HOLE | CMDF.FAST_ZERO | CMDF.DF | CMDF.REQ_ONE;
-  if (r.flags & ~known) return ERR.EINVAL;
-  const ranged = r.type === CMD.READ || r.type === CMD.WRITE || r.type === CMD.TRIM || r.type === CMD.WRITE_ZEROES;
-  if (ranged) {
-    if (r.length > MAX_PAYLOAD && (r.type === CMD.READ || r.type === CMD.WRITE)) return ERR.EOVERFLOW;
-    if (r.offset + r.length > target.size) return r.type === CMD.READ ? ERR.EINVAL : ERR.ENOSPC;
+/** One zero buffer for WRITE_ZEROES on targets without writeZeroes (targets never write into data they are given). */
+const ZEROES = Buffer.alloc(READ_PIECE);
+
+/** The command flags each command may carry (proto.md: any other is EINVAL); FUA is valid on every command. */
+const ALLOWED_FLAGS: Readonly<Record<number, number>> = {
+  [CMD.READ]: CMDF.FUA | CMDF.DF,
+  [CMD.WRITE]: CMDF.FUA,
+  [CMD.FLUSH]: CMDF.FUA,
+  [CMD.TRIM]: CMDF.FUA,
+  [CMD.WRITE_ZEROES]: CMDF.FUA | CMDF.NO_HOLE | CMDF.FAST_ZERO,
+  [CMD.BLOCK_STATUS]: CMDF.FUA | CMDF.REQ_ONE,
+};
+
+const NAMES: Readonly<Record<number, string>> = { 0: 'READ', 1: 'WRITE', 3: 'FLUSH', 4: 'TRIM', 6: 'WRITE_ZEROES', 7: 'BLOCK_STATUS' };
+
+/** Why a request may not run, as [NBD error, message], or null when it may (proto.md's rules). */
+function validate(r: Request, target: BlockTarget, s: Session): [number, string] | null {
+  const allowed = ALLOWED_FLAGS[r.type];
+  if (allowed === undefined) return [ERR.EINVAL, `unknown command ${r.type}`];
+  const name = NAMES[r.type]!;
+  if (r.flags & ~allowed) return [ERR.EINVAL, `flags 0x${r.flags.toString(16)} are not valid on ${name}`];
+  if (r.flags & CMDF.DF && !(s.flags & TF.SEND_DF)) return [ERR.EINVAL, 'DF without structured replies'];
+  if (r.type === CMD.BLOCK_STATUS && !s.allocationContext) return [ERR.EINVAL, 'BLOCK_STATUS without a metadata context (NBD_OPT_SET_META_CONTEXT base:allocation)'];
+  if (r.type !== CMD.FLUSH) {
+    const sized = r.type === CMD.READ || r.type === CMD.WRITE || r.type === CMD.WRITE_ZEROES;
+    if (sized && r.length > MAX_PAYLOAD) return [r.type === CMD.WRITE_ZEROES ? ERR.EINVAL : ERR.EOVERFLOW, `${name} of ${r.length} bytes exceeds the ${MAX_PAYLOAD}-byte maximum`];
+    if (r.type === CMD.BLOCK_STATUS && r.length === 0) return [ERR.EINVAL, 'BLOCK_STATUS of 0 bytes'];
+    if (r.offset + r.length > target.size) {
+      const errno = r.type === CMD.READ || r.type === CMD.BLOCK_STATUS ? ERR.EINVAL : ERR.ENOSPC;
+      return [errno, `${name} of ${r.length} bytes at ${r.offset} passes the end of the ${target.size}-byte export`];
+    }
   }
   const writes = r.type === CMD.WRITE || r.type === CMD.TRIM || r.type === CMD.WRITE_ZEROES;
-  if (writes && tflags & TF.READ_ONLY) return ERR.EPERM;
-  if (r.flags & CMDF.FAST_ZERO) return ERR.ENOTSUP;
-  return 0;
+  if (writes && s.flags & TF.READ_ONLY) return [ERR.EPERM, 'the export is read-only'];
+  if (r.flags & CMDF.FAST_ZERO) return [ERR.ENOTSUP, 'fast zeroing is not supported'];
+  return null;
 }
 
-async function execute(r: Request, target: BlockTarget, payload: Buffer | null): Promise<Uint8Array | undefined> {
-  switch (r.type) {
-    case CMD.READ: {
-      const buf = Buffer.allocUnsafe(r.length);
-      await target.read(buf, r.offset);
-      return buf;
-    }
-    case CMD.WRITE:
-      await target.write(payload!, r.offset);
-      break;
-    case CMD.WRITE_ZEROES:
-      if (target.writeZeroes) await target.writeZeroes(r.offset, r.length);
-      else await target.write(Buffer.alloc(r.length), r.offset);
-      break;
-    case CMD.TRIM:
-      // TRIM is advisory: the bytes may stay as they are.
-      break;
-    case CMD.FLUSH:
-      await target.flush();
-      return undefined;
+const errnoOf = (e: unknown): number => (e instanceof TargetError ? e.errno : ERR.EIO);
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Splits [offset, offset+length) at multiples of `piece`. */
+function pieces(offset: number, length: number, piece: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let at = offset; at < offset + length; ) {
+    const end = Math.min(offset + length, (Math.floor(at / piece) + 1) * piece);
+    out.push([at, end - at]);
+    at = end;
   }
-  if (r.flags & CMDF.FUA) await target.flush();
-  return undefined;
+  return out;
+}
+
+/** A READ answered in structured chunks: one chunk (marked final) when it fits, else parts and a final NONE. */
+async function structuredRead(r: Request, target: BlockTarget, out: Replies): Promise<void> {
+  const parts = r.flags & CMDF.DF ? [[r.offset, r.length] as [number, number]] : pieces(r.offset, r.length, READ_PIECE);
+  if (parts.length === 0) return out.none(r.handle);
+  const one = parts.length === 1;
+  await Promise.all(
+    parts.map(async ([at, len]) => {
+      const buf = Buffer.allocUnsafe(len);
+      try {
+        await target.read(buf, at);
+        out.data(r.handle, at, buf, one);
+      } catch (e) {
+        out.error(r.handle, errnoOf(e), messageOf(e), at, one);
+      }
+    }),
+  );
+  if (!one) out.none(r.handle);
+}
+
+async function writeZeroes(target: BlockTarget, offset: number, length: number): Promise<void> {
+  if (target.writeZeroes) return target.writeZeroes(offset, length);
+  await Promise.all(pieces(offset, length, ZEROES.length).map(([at, len]) => target.write(ZEROES.subarray(0, len), at)));
+}
+
+/** Runs a checked request and sends its reply. */
+async function execute(r: Request, target: BlockTarget, payload: Buffer | null, s: Session, out: Replies): Promise<void> {
+  try {
+    switch (r.type) {
+      case CMD.READ: {
+        if (s.structured) return await structuredRead(r, target, out);
+        const buf = Buffer.allocUnsafe(r.length);
+        await target.read(buf, r.offset);
+        return out.simple(r.handle, 0, buf);
+      }
+      case CMD.BLOCK_STATUS:
+        // Everything is allocated data of unknown content (status 0): see meta_context.ts.
+        return out.blockStatus(r.handle, s.allocationContext, [[r.length, 0]]);
+      case CMD.WRITE:
+        await target.write(payload!, r.offset);
+        break;
+      case CMD.WRITE_ZEROES:
+        await writeZeroes(target, r.offset, r.length);
+        break;
+      case CMD.TRIM:
+        // TRIM is advisory: the bytes may stay as they are.
+        break;
+      case CMD.FLUSH:
+        await target.flush();
+        return out.simple(r.handle, 0);
+    }
+    if (r.flags & CMDF.FUA) await target.flush();
+    out.simple(r.handle, 0);
+  } catch (e) {
+    out.fail(r.handle, errnoOf(e), messageOf(e));
+  }
 }
 
 /** Serves requests until DISC, end of stream or a protocol error; resolves when in-flight requests replied. */
-export async function serveTransmission(sock: Socket, reader: FrameReader, target: BlockTarget, tflags: number): Promise<void> {
+export async function serveTransmission(sock: Socket, reader: FrameReader, target: BlockTarget, session: Session): Promise<void> {
   const inflight = new Set<Promise<void>>();
+  const out = new Replies(sock, session.structured);
   try {
     for (;;) {
       const h = await reader.read(28);
@@ -89,17 +155,12 @@ export async function serveTransmission(sock: Socket, reader: FrameReader, targe
         if (r.length > MAX_PAYLOAD) throw new ProtocolError('write payload too large');
         payload = await reader.read(r.length);
       }
-      const known = r.type === CMD.READ || r.type === CMD.WRITE || r.type === CMD.FLUSH || r.type === CMD.TRIM || r.type === CMD.WRITE_ZEROES;
-      const err = known ? validate(r, target, tflags) : ERR.EINVAL;
-      if (err) {
-        reply(sock, r.handle, err);
+      const bad = validate(r, target, session);
+      if (bad) {
+        out.fail(r.handle, bad[0], bad[1]);
         continue;
       }
-      const p = execute(r, target, payload).then(
-        (data) => reply(sock, r.handle, 0, data),
-        (e: unknown) => reply(sock, r.handle, e instanceof TargetError ? e.errno : ERR.EIO),
-      );
-      const t = p.finally(() => inflight.delete(t));
+      const t = execute(r, target, payload, session, out).finally(() => inflight.delete(t));
       inflight.add(t);
     }
   } finally {

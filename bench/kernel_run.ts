@@ -10,10 +10,9 @@
  */
 import { allocBlock, arena, freeBlock } from '../src/mem/arena.js';
 import { kernels, scalarKernels, wasmKernels, type KernelOp, type KernelSet, type Slot } from '../src/kernels/index.js';
+import type { BenchClock, BenchMode, BenchOp } from './kernel_ops.js';
 
-export const BENCH_OPS = ['memcpy', 'memset', 'xor', 'xor_val', 'pq', 'pq_val', 'raid6_2data', 'raid6_datap'] as const;
-export type BenchOp = (typeof BENCH_OPS)[number];
-export type BenchMode = 'hot' | 'cold';
+export { BENCH_OPS, type BenchClock, type BenchMode, type BenchOp } from './kernel_ops.js';
 
 /** One output row (also the --json object). */
 export interface BenchRow {
@@ -39,13 +38,6 @@ export interface BenchPlan {
   coldBytes: number;
   clock: BenchClock;
 }
-
-/**
- * wall: elapsed time. cpu: the smaller of elapsed time and this process's CPU
- * time, which leaves out the stretches when other processes had the core (on
- * a shared machine), at the cost of also counting V8's background threads.
- */
-export type BenchClock = 'wall' | 'cpu';
 
 /** Milliseconds since the call, on `clock`. */
 export function stopwatch(clock: BenchClock): () => number {

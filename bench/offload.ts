@@ -278,12 +278,6 @@ export function offloadReport(figures: readonly OffloadFigure[], cpuSource: bool
   return lines;
 }
 
-/** Parses `--workers`: a count 1..64 (default 2). */
-export function parseWorkers(value: string): number {
-  if (/^\d+$/.test(value) && +value >= 1 && +value <= 64) return +value;
-  throw new RangeError(`bad worker count "${value}" (1 to 64)`);
-}
-
 /** The `--offload` mode of `asynctx bench`: prints the figures (one JSON object per figure with --json). */
 export async function offloadBench(flags: { quick?: boolean; json?: boolean; workers?: number }): Promise<void> {
   const figures = await runOffloadBench({ workers: flags.workers ?? 2, quick: flags.quick === true });

@@ -6,8 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { stopwatch, type BenchClock, type BenchRow } from './kernel_run.js';
+import { PEER_NAME } from './kernel_ops.js';
 
-export const PEER_NAME = '@ronomon/reed-solomon';
+export { PEER_NAME } from './kernel_ops.js';
 
 type Callback = (error?: Error | null) => void;
 interface RonomonRS {

@@ -13,18 +13,13 @@
  * allocates every block. MB/s are data bytes; CPU is the main thread's own
  * time (per-thread) and the whole process's. The output says whether the page
  * cache can hide the I/O; --sync and --cold take it out of writes and reads.
+ * The flags are defined here; raid_report.ts, loaded when it runs, runs and prints.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { median } from './common.js';
-import { kernels } from '../src/kernels/index.js';
-import { assemble, create, DEFAULT_MERGE_BYTES, FileMember, MemberQueue, SECTOR, type MemberQueueStats, type RaidArray, type RaidOps } from '../src/raid/index.js';
-import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, memberBytesRequest, stripedRequest, type Sample, type Stripes } from './raid_run.js';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, fill, printJson, stream, type Engine, type EngineFlags } from '../src/cli_support.js';
+import { DEFAULT_MERGE_BYTES } from '../src/raid/member_queue.js';
+import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../src/cli_support.js';
 
-interface BenchFlags extends EngineFlags {
+export interface BenchFlags extends EngineFlags {
   members: number;
   memberSize: number;
   chunk: number;
@@ -38,262 +33,6 @@ interface BenchFlags extends EngineFlags {
   cold?: boolean;
   json?: boolean;
   keep?: boolean;
-}
-
-interface Row {
-  case: string;
-  engines: string;
-  mbps: number;
-  mbpsMin: number;
-  mbpsMax: number;
-  mainThreadCpu: number | null;
-  processCpu: number;
-  /** Member requests of the last run: made by stripes (or the reference writers), issued after merging. */
-  memberRequests?: { submitted: number; issued: number; kibPerIssued: number };
-}
-
-function alloc(ops: RaidOps, len: number): Uint8Array {
-  return ops.allocBlock ? ops.allocBlock(len) : new Uint8Array(len);
-}
-
-/** The kernels the RAID paths run (start-up choice), and a warning when one fell back to scalar though SIMD was measured. */
-function kernelNote(): { used: Record<string, string>; warning: string | null } {
-  const ops = ['genSyndrome', 'xor', 'recov2Data', 'recovDataP', 'memcpy'];
-  const used: Record<string, string> = {};
-  const slow: string[] = [];
-  for (const c of kernels()) {
-    if (!ops.includes(c.op)) continue;
-    used[c.op] = c.impl;
-    if (c.impl === 'scalar' && c.op !== 'memcpy' && 'wasm-simd' in c.mbps) slow.push(`${c.op} (measured wasm-simd ${c.mbps['wasm-simd']} MB/s, scalar ${c.mbps.scalar} MB/s)`);
-  }
-  const warning = slow.length
-    ? `WARNING: the start-up kernel selection picked scalar for ${slow.join(', ')} - the machine was busy while it measured; RAID figures of this run are not representative (rerun, or set ASYNCTX_KERNELS=wasm)`
-    : null;
-  return { used, warning };
-}
-
-function pageCacheNote(memberBytes: number, sync: boolean, cold: boolean): { canHide: boolean; text: string } {
-  const ram = totalmem();
-  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
-  const canHide = memberBytes < ram / 2;
-  const parts = [
-    canHide
-      ? `page cache CAN hide I/O: ${gib(memberBytes)} of member files in ${gib(ram)} of RAM`
-      : `page cache cannot hold the ${gib(memberBytes)} of member files (${gib(ram)} of RAM)`,
-    sync ? 'write passes end with fdatasync of every member (timed): writes reach the disk' : canHide ? 'writes stop in the page cache (memory copies; --sync to time them until durable)' : 'writes are throttled to the disk',
-    cold ? 'read passes start with the member files dropped from the page cache (untimed): reads come from the disk' : canHide ? 'reads come from the page cache (memory copies; --cold to read from the disk)' : 'reads come mostly from the disk',
-  ];
-  return { canHide: canHide && !(sync && cold), text: parts.join('; ') };
-}
-
-async function benchRaid(flags: BenchFlags): Promise<void> {
-  const n = flags.members;
-  if (!Number.isInteger(n) || n < 4) throw new Error('--members must be 4 or more (RAID-6)');
-  const rowData = (n - 2) * flags.chunk;
-  const step = Math.max(1, Math.round(flags.step / rowData)) * rowData;
-  const dir = await mkdtemp(join(flags.dir ?? tmpdir(), 'asynctx-bench-raid-'));
-  const paths = Array.from({ length: n }, (_, i) => join(dir, `m${i}.img`));
-  const inline = engineFor({ workers: 0 });
-  const engines: Engine[] = [inline];
-  if (flags.workers !== 0) engines.push(engineFor({ workers: flags.workers ?? 'auto', policy: flags.policy ?? 'auto' }));
-  const files = await Promise.all(paths.map((p) => FileMember.create(p, flags.memberSize)));
-  const blocks: Uint8Array[] = [];
-  try {
-    const made = await create(files, { level: 6, chunkBytes: flags.chunk, assumeClean: true, name: 'bench' });
-    const count = Math.floor(made.size / step);
-    const dataBytes = count * step;
-    const dataOffset = made.table.master.dataOffset * SECTOR;
-    await made.stop();
-    if (count === 0) throw new Error(`--member-size too small for one ${step}-byte request`);
-    // Request buffers in the shared arena (the inline client's), so every engine uses them in place.
-    const take = (len: number) => {
-      const b = alloc(inline.ops, len);
-      blocks.push(b);
-      return b;
-    };
-    const pool = Array.from({ length: 8 }, (_, i) => take(step));
-    pool.forEach((b, i) => fill(b, i + 1));
-    const filler = take(flags.chunk);
-    const readBufs = Array.from({ length: flags.depth }, () => take(step));
-    const scratch = Array.from({ length: flags.depth }, () => Array.from({ length: n }, () => take(flags.chunk)));
-    const stripes: Stripes = { queues: files.map((f) => new MemberQueue(f, { maxBytes: flags.merge })), chunk: flags.chunk, dataOffset };
-    const sync = async () => {
-      if (flags.sync) await Promise.all(files.map((f) => f.sync()));
-    };
-    const open = (ops: RaidOps, degraded = false, readonly = true) =>
-      assemble(degraded ? files.slice(0, n - 2) : files, { ops, readonly, mergeBytes: flags.merge }).then((a) => a.array);
-    const queueStats = (): MemberQueueStats => {
-      const t = { requests: 0, issued: 0, bytes: 0 };
-      for (const q of stripes.queues) (t.requests += q.stats.requests), (t.issued += q.stats.issued), (t.bytes += q.stats.bytes);
-      return t;
-    };
-    /** Measures `pass`, with the member requests it made: on the array's queues (a fresh array), or on the references'. */
-    const timed = async (array: RaidArray | null, pass: () => Promise<void>, before?: () => Promise<void>): Promise<Sample & { io?: MemberQueueStats }> => {
-      const q0 = queueStats();
-      try {
-        const s = await measure(dataBytes, flags.minTime, pass, before);
-        if (array) return { ...s, io: array.ioStats() };
-        const q1 = queueStats();
-        return q1.requests === q0.requests ? s : { ...s, io: { requests: q1.requests - q0.requests, issued: q1.issued - q0.issued, bytes: q1.bytes - q0.bytes } };
-      } finally {
-        await array?.stop();
-      }
-    };
-
-    const cold = async () => {
-      if (flags.cold && !(await dropCache(files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
-    };
-    const samples = new Map<string, { engines: string; s: Sample[]; io?: MemberQueueStats }>();
-    const record = (name: string, engines: string, s: Sample & { io?: MemberQueueStats }) => {
-      const key = `${name}\u0000${engines}`;
-      if (!samples.has(key)) samples.set(key, { engines, s: [] });
-      samples.get(key)!.s.push(s);
-      if (s.io) samples.get(key)!.io = s.io;
-    };
-    // Untimed: every member block allocated and written once, so each timed pass overwrites (no file-system allocation in it).
-    const warm = await open(inline.ops, false, false);
-    await arrayWritePass(warm, pool, step, count, flags.depth).finally(() => warm.stop());
-    await Promise.all(files.map((f) => f.sync()));
-    for (let r = 0; r < flags.runs; r++) {
-      record('striped write, no parity', '-', await timed(null, async () => {
-        await stream(count, flags.depth, (i) => stripedRequest(stripes, pool[i % pool.length]!, i * step));
-        await sync();
-      }));
-      record(`striped write, RAID-6 member bytes (${(n / (n - 2)).toFixed(2)}x)`, '-', await timed(null, async () => {
-        await stream(count, flags.depth, (i) => memberBytesRequest(stripes, pool[i % pool.length]!, i * step, filler));
-        await sync();
-      }));
-      for (const e of engines) {
-        const a = await open(e.ops, false, false);
-        record(`raid6 full-stripe write (${n} members)`, e.label, await timed(a, async () => {
-          await arrayWritePass(a, pool, step, count, flags.depth);
-          await sync();
-        }));
-      }
-    }
-    const check = (i: number, got: Uint8Array) => {
-      const want = pool[i % pool.length]!;
-      if (Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.length), Buffer.from(want.buffer, want.byteOffset, want.length)) !== 0) {
-        throw new Error(`bench: request ${i} read back different bytes`);
-      }
-    };
-    for (const e of engines) {
-      // Untimed: both read paths return what was written, on these engines.
-      for (const degraded of [false, true]) {
-        const a = await open(e.ops, degraded);
-        await arrayReadPass(a, readBufs, step, count, check).finally(() => a.stop());
-      }
-    }
-    const missing = [n - 2, n - 1];
-    for (let r = 0; r < flags.runs; r++) {
-      for (const e of engines) {
-        // The CPU side alone: what the write and the degraded read compute, with no I/O.
-        record(COMPUTE_PARITY, e.label, await timed(null, () => computePass(e.ops, made.layout, 'parity', missing, pool, step, count, scratch)));
-        record(COMPUTE_RECOVERY, e.label, await timed(null, () => computePass(e.ops, made.layout, 'recovery', missing, pool, step, count, scratch)));
-        const h = await open(e.ops);
-        record('raid6 healthy read', e.label, await timed(h, () => arrayReadPass(h, readBufs, step, count), cold));
-        const d = await open(e.ops, true);
-        record('raid6 read, 2 members missing', e.label, await timed(d, () => arrayReadPass(d, readBufs, step, count), cold));
-      }
-    }
-
-    const rows: Row[] = [...samples].map(([key, { engines: eng, s, io }]) => ({
-      case: key.split('\u0000')[0]!,
-      engines: eng,
-      mbps: median(s.map((x) => x.mbps)),
-      mbpsMin: Math.min(...s.map((x) => x.mbps)),
-      mbpsMax: Math.max(...s.map((x) => x.mbps)),
-      mainThreadCpu: s[0]!.mainCpu === null ? null : median(s.map((x) => x.mainCpu!)),
-      processCpu: median(s.map((x) => x.processCpu)),
-      ...(io && io.issued > 0 ? { memberRequests: { submitted: io.requests, issued: io.issued, kibPerIssued: io.bytes / io.issued / 1024 } } : {}),
-    }));
-    const find = (prefix: string, eng = '-') => rows.find((r) => r.case.startsWith(prefix) && r.engines === eng)!.mbps;
-    const striped = find('striped write, no parity');
-    const ceiling = find('striped write, RAID-6');
-    const perEngine = engines.map((e) => {
-      const healthy = find('raid6 healthy read', e.label);
-      return {
-        engines: e.label,
-        writeRatio: find('raid6 full-stripe write', e.label) / striped,
-        writeVsCeiling: find('raid6 full-stripe write', e.label) / ceiling,
-        degradedReadRatio: find('raid6 read, 2', e.label) / healthy,
-        // If compute and the kernel's copies could not overlap at all (one core between them): time adds up.
-        writeSerialBound: 1 / striped / (1 / ceiling + 1 / find(COMPUTE_PARITY, e.label)),
-        degradedSerialBound: 1 / healthy / (1 / healthy + 1 / find(COMPUTE_RECOVERY, e.label)),
-      };
-    });
-    const cache = pageCacheNote(n * flags.memberSize, flags.sync === true, flags.cold === true);
-    const result = {
-      members: n,
-      memberBytes: flags.memberSize,
-      chunk: flags.chunk,
-      dataBytes,
-      requestBytes: step,
-      depth: flags.depth,
-      mergeBytes: flags.merge,
-      runs: flags.runs,
-      minSeconds: flags.minTime,
-      sync: flags.sync === true,
-      cold: flags.cold === true,
-      uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
-      pageCache: cache,
-      kernels: kernelNote(),
-      rows,
-      writeCeilingRatio: ceiling / striped,
-      writeTarget: 0.8,
-      degradedReadTarget: 0.6,
-      engines: perEngine,
-      dir,
-    };
-    if (flags.json) printJson(result);
-    else printText(result, rows, perEngine, flags);
-  } finally {
-    for (const b of blocks) inline.ops.freeBlock(b);
-    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
-    for (const e of engines) await e.close();
-    if (!flags.keep) await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function printText(
-  r: {
-    dataBytes: number;
-    requestBytes: number;
-    depth: number;
-    mergeBytes: number;
-    runs: number;
-    minSeconds: number;
-    uvThreadpoolSize: number;
-    pageCache: { text: string };
-    kernels: { used: Record<string, string>; warning: string | null };
-    writeCeilingRatio: number;
-  },
-  rows: readonly Row[],
-  perEngine: ReadonlyArray<{ engines: string; writeRatio: number; writeVsCeiling: number; degradedReadRatio: number; writeSerialBound: number; degradedSerialBound: number }>,
-  flags: BenchFlags,
-): void {
-  const out = (s: string) => void process.stdout.write(`${s}\n`);
-  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`);
-  out(
-    `RAID-6, ${flags.members} members of ${flags.memberSize / 2 ** 20} MiB, chunk ${flags.chunk / 1024}K, ${(r.dataBytes / 1e6).toFixed(0)} MB of data; ` +
-      `requests of ${r.requestBytes / 2 ** 20} MiB, ${r.depth} in flight, member requests merged up to ${r.mergeBytes / 1024} KiB; median of ${r.runs} runs of >= ${r.minSeconds} s; libuv pool ${r.uvThreadpoolSize} threads`,
-  );
-  out(r.pageCache.text);
-  out(`kernels: ${Object.entries(r.kernels.used).map(([op, impl]) => `${op} ${impl}`).join(', ')}`);
-  if (r.kernels.warning) out(r.kernels.warning);
-  out(`${'case'.padEnd(44)} ${'engines'.padEnd(26)} ${'MB/s'.padStart(7)} ${'(min-max)'.padEnd(13)} ${'main CPU'.padStart(8)} ${'process CPU'.padStart(11)}  member I/O`);
-  for (const x of rows) {
-    const range = `(${x.mbpsMin.toFixed(0)}-${x.mbpsMax.toFixed(0)})`;
-    const io = x.memberRequests ? `${x.memberRequests.submitted} -> ${x.memberRequests.issued} requests, ${x.memberRequests.kibPerIssued.toFixed(0)} KiB each` : '';
-    out(`${x.case.padEnd(44)} ${x.engines.padEnd(26)} ${x.mbps.toFixed(0).padStart(7)} ${range.padEnd(13)} ${pct(x.mainThreadCpu).padStart(8)} ${pct(x.processCpu).padStart(11)}  ${io}`);
-  }
-  out(`I/O ceiling of a RAID-6 write (member-bytes / striped): ${r.writeCeilingRatio.toFixed(2)}`);
-  for (const e of perEngine) {
-    out(
-      `${e.engines}: write / striped ${e.writeRatio.toFixed(2)} (target >= 0.80; ${e.writeVsCeiling.toFixed(2)} of the ceiling; ${e.writeSerialBound.toFixed(2)} if compute and copies took turns), ` +
-        `degraded / healthy read ${e.degradedReadRatio.toFixed(2)} (target >= 0.60; ${e.degradedSerialBound.toFixed(2)} if they took turns)`,
-    );
-  }
 }
 
 /** The options of `bench raid`. */
@@ -316,12 +55,9 @@ function benchOptions(cmd: Command): Command {
     .option('--json', 'print JSON');
 }
 
-const COMPUTE_PARITY = 'P+Q of the written rows only (no I/O)';
-const COMPUTE_RECOVERY = 'rebuild of 2 missing only (no I/O)';
-
 const DESCRIPTION = 'RAID targets: RAID-6 full-stripe write vs striped write without parity; degraded vs healthy read; inline vs workers';
 
 /** Adds `raid` under `asynctx bench` (`npm run bench -- raid`); the caller makes options positional, so its --workers is not the kernel bench's. */
 export function registerRaidBench(bench: Command): void {
-  benchOptions(bench.command('raid')).description(DESCRIPTION).action((flags: BenchFlags) => benchRaid(flags));
+  benchOptions(bench.command('raid')).description(DESCRIPTION).action(async (flags: BenchFlags) => (await import('./raid_report.js')).benchRaid(flags));
 }

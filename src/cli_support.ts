@@ -4,10 +4,13 @@
  * stream and the calling thread's CPU time. They live here, outside both folders, because the
  * layering rule is that nothing imports cli/ or bench/; copying them into each would let the two
  * copies of a flag's parser drift apart, which scripts that call both commands would notice.
+ * Nothing here loads the library (the client type is a type-only import): a command's options are
+ * defined with these parsers without paying for the kernels or the worker engines; the engine a
+ * command runs on is in cli_engine.ts, loaded by the commands that run parity work.
  */
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { createClient, type AsyncTxClient, type PolicyName } from './client.js';
+import type { PolicyName } from './client.js';
 
 /** Parses "64M", "512K", "1G", "4096" (bytes), "8s" (sectors); binary units like mdadm. */
 export function parseBytes(value: string): number {
@@ -34,28 +37,6 @@ export function parseWorkers(value: string): number | 'auto' {
 export function parsePolicy(value: string): PolicyName {
   if (value === 'inline' || value === 'auto' || value === 'offload') return value;
   throw new InvalidArgumentError(`--policy must be inline, auto or offload, not "${value}"`);
-}
-
-/** The client an array runs its parity work on, and what it is called in output. */
-export interface Engine {
-  readonly ops: AsyncTxClient;
-  readonly label: string;
-  close(): Promise<void>;
-}
-
-/**
- * A client for the flags: with neither flag, the inline path with no worker
- * threads (stripe buffers still come from the shared arena, so the kernels
- * run on them in place); with either, worker engines (default 'auto') under
- * the policy (default 'auto'). close() ends its threads.
- */
-export function engineFor(flags: EngineFlags): Engine {
-  const none = flags.workers === undefined && flags.policy === undefined;
-  const policy = flags.policy ?? (none ? 'inline' : 'auto');
-  const client = createClient({ workers: flags.workers ?? (none ? 0 : 'auto'), policy });
-  const workers = client.devices().filter((d) => d.name !== 'software').reduce((n, d) => n + d.channels.length, 0);
-  const label = workers === 0 ? 'inline (no workers)' : `${workers} worker${workers === 1 ? '' : 's'}, policy ${policy}`;
-  return { ops: client, label, close: () => client.close() };
 }
 
 /** Prints a value as one JSON document on stdout. */

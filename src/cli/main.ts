@@ -1,6 +1,9 @@
 /**
  * The `asynctx` command line: one sub-command per file in this folder,
- * registered here. Nothing outside src/cli imports from it. The benchmarks
+ * registered here. Registering loads only the commands' flags: each command
+ * imports what it runs (the RAID client, the kernels, the worker engines)
+ * when its action starts, so `--help`, a usage error or a `raid status` pays
+ * for nothing it does not use. Nothing outside src/cli imports from it. The benchmarks
  * (`asynctx bench …`, in bench/) are not part of the product: bin/asynctx.js
  * passes their registrar in, so nothing in src/ imports bench/.
  */

@@ -1,36 +1,20 @@
 /**
  * `asynctx raid`: mdadm-shaped verbs over md RAID-4/5/6 members (files or
- * block devices), given in any order. create, examine and detail live here;
- * read/write in raid_io.ts; check, repair, rebuild, fail, remove, add and
- * status in raid_manage.ts; the benchmark in raid-bench.ts.
+ * block devices), given in any order. Only the verbs and their flags are
+ * defined here, without loading anything they run: each verb's module is
+ * imported when it runs (create in raid_create.ts, examine and detail in
+ * raid_inspect.ts, read/write in raid_io.ts, serve in raid_serve.ts, the
+ * maintenance verbs and status in raid_manage.ts), so --help or a status
+ * never pays for the kernels or the worker engines.
  */
-import { stat } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import {
-  create,
-  detailJson,
-  detailText,
-  examineText,
-  badBlocksText,
-  bitmapExamineJson,
-  bitmapExamineText,
-  readMemberBadBlocks,
-  readMemberBitmap,
-  FileMember,
-  formatUuid,
-  isNbdUri,
-  parseLayout,
-  readSuperblock,
-  resync,
-  SECTOR,
-  type Member,
-} from '../raid/index.js';
-import { exists } from '../raid/member.js';
-import { engineOptions, note, openArray, openMember, parseOffset, progress, type ArrayFlags } from './raid_common.js';
-import { engineFor, parseBytes, printJson, type Engine } from '../cli_support.js';
-import { raidRead, raidWrite } from './raid_io.js';
-import { raidServe } from './raid_serve.js';
-import { raidAdd, raidFail, raidRebuild, raidRemove, raidScrub, raidStatus } from './raid_manage.js';
+import { parseBytes } from '../cli_support.js';
+import type { CreateFlags } from './raid_create.js';
+import type { ExamineFlags } from './raid_inspect.js';
+import type { AddFlags } from './raid_manage.js';
+import type { ReadFlags, WriteFlags } from './raid_io.js';
+import type { ServeFlags } from './raid_serve.js';
+import { engineOptions, parseOffset, type ArrayFlags } from './raid_options.js';
 
 function parseLevel(v: string): number {
   const n = Number(v.replace(/^raid/i, ''));
@@ -38,116 +22,11 @@ function parseLevel(v: string): number {
   return n;
 }
 
-interface CreateFlags extends ArrayFlags {
-  level: number;
-  chunk: number;
-  layout: string;
-  memberSize?: number;
-  name?: string;
-  assumeClean?: boolean;
-}
-
-async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
-  const layout = parseLayout(flags.level, flags.layout);
-  const members: Array<Member | null> = [];
-  let engine: Engine | null = null;
-  try {
-    for (const p of paths) {
-      if (p === 'missing') {
-        members.push(null);
-        continue;
-      }
-      if (isNbdUri(p)) {
-        members.push(await openMember(p));
-        continue;
-      }
-      if (!(await exists(p))) {
-        if (flags.memberSize === undefined) throw new InvalidArgumentError(`${p} does not exist: give --member-size to create it`);
-        members.push(await FileMember.create(p, flags.memberSize));
-        continue;
-      }
-      const st = await stat(p);
-      // A regular file shorter than --member-size is extended (sparse); devices are used as they are.
-      members.push(st.isFile() && flags.memberSize !== undefined ? await FileMember.create(p, flags.memberSize) : await FileMember.open(p));
-    }
-    engine = engineFor(flags);
-    const array = await create(members, {
-      level: flags.level,
-      layout,
-      chunkBytes: flags.chunk,
-      name: flags.name,
-      assumeClean: flags.assumeClean === true,
-      overwrite: flags.force === true,
-      ownsMembers: true,
-      ops: engine.ops,
-      ownsOps: true,
-      log: (m) => note(flags, m),
-    });
-    engine = null; // the array closes it
-    try {
-      if (array.needsResync) {
-        const bar = progress('initial sync', flags);
-        await resync(array, { progress: (d, t) => bar.update(d, t) });
-        bar.end();
-      }
-      const m = array.table.master;
-      if (flags.json) printJson(detailJson(array));
-      else {
-        process.stdout.write(
-          `created ${array.levelName} ${array.uuid} (${m.setName}): ${m.raidDisks} members, ${m.chunkSize / 2}K chunk, ${array.layoutName}, ` +
-            `${array.size} bytes; data offset ${m.dataOffset} sectors, ${m.size} sectors used per member\n`,
-        );
-      }
-    } finally {
-      await array.stop();
-    }
-  } catch (err) {
-    await Promise.all(members.map((m) => m?.close().catch(() => undefined)));
-    await engine?.close();
-    throw err;
-  }
-}
-
-type ExamineFlags = ArrayFlags & { bitmap?: boolean; badblocks?: boolean };
-
-async function raidExamine(paths: string[], flags: ExamineFlags): Promise<void> {
-  let bad = 0;
-  const out: unknown[] = [];
-  for (const p of paths) {
-    const m = await openMember(p, true);
-    try {
-      const sb = await readSuperblock(m);
-      if (flags.bitmap) {
-        const bm = await readMemberBitmap(m, sb);
-        if (flags.json) out.push(bitmapExamineJson(p, bm.super, bm.bits));
-        else process.stdout.write(bitmapExamineText(p, bm.super, bm.bits));
-      } else if (flags.badblocks) {
-        const list = await readMemberBadBlocks(m, sb);
-        if (flags.json) out.push({ path: p, badBlocks: list });
-        else process.stdout.write(badBlocksText(p, sb, list));
-      } else if (flags.json) out.push({ path: p, ...sb, setUuid: formatUuid(sb.setUuid), deviceUuid: formatUuid(sb.deviceUuid), devRoles: sb.devRoles.slice(0, Math.max(sb.raidDisks, sb.devNumber + 1)) });
-      else process.stdout.write(examineText(p, sb, Math.floor(m.size / SECTOR)));
-    } catch (err) {
-      bad++;
-      if (flags.json) out.push({ path: p, error: (err as Error).message });
-      else process.stderr.write(`asynctx raid: ${(err as Error).message}\n`);
-    } finally {
-      await m.close();
-    }
-  }
-  if (flags.json) printJson(out);
-  if (bad) process.exitCode = 1;
-}
-
-async function raidDetail(paths: string[], flags: ArrayFlags): Promise<void> {
-  const { array } = await openArray(paths, { ...flags, readonly: true });
-  try {
-    if (flags.json) printJson(detailJson(array));
-    else process.stdout.write(detailText(array));
-  } finally {
-    await array.stop();
-  }
-}
+const create = () => import('./raid_create.js');
+const inspect = () => import('./raid_inspect.js');
+const io = () => import('./raid_io.js');
+const serve = () => import('./raid_serve.js');
+const manage = () => import('./raid_manage.js');
 
 function common(cmd: Command, readonlyOption = true): Command {
   cmd.option('--json', 'print the result as JSON on stdout').option('-q, --quiet', 'no progress or notes on stderr');
@@ -184,68 +63,68 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .addOption(new Option('--member-size <size>', 'size of member files to create (64M, 2G, …)').argParser(parseBytes))
     .option('--name <name>', 'array name (stored as host:name, as mdadm does)')
     .option('--assume-clean', 'skip the initial parity sync (members known to be zero or in sync)')
-    .action((members: string[], flags: CreateFlags) => raidCreate(members, flags));
+    .action(async (members: string[], flags: CreateFlags) => (await create()).raidCreate(members, flags));
 
   common(raid.command('examine').argument('<members...>'), false)
     .description("print each member's md superblock, like mdadm --examine")
     .option('--bitmap', "print the member's internal write-intent bitmap instead, like mdadm -X")
     .option('--badblocks', "list the member's bad-block log instead, like mdadm --examine-badblocks")
-    .action((members: string[], flags: ExamineFlags) => raidExamine(members, flags));
+    .action(async (members: string[], flags: ExamineFlags) => (await inspect()).raidExamine(members, flags));
 
   common(raid.command('detail').argument('<members...>'), false)
     .description('assemble (read-only) and describe the array, like mdadm --detail')
-    .action((members: string[], flags: ArrayFlags) => raidDetail(members, flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await inspect()).raidDetail(members, flags));
 
   engineOptions(common(raid.command('read').argument('<members...>', 'present members; absent ones are rebuilt from parity'), false))
     .description('copy array bytes to a file')
     .requiredOption('-o, --output <file>', "destination file ('-' for stdout)")
     .addOption(new Option('--offset <bytes>', 'array byte offset').argParser(parseOffset).default(0))
     .addOption(new Option('--length <bytes>', 'bytes to read (default: to the end)').argParser(parseOffset))
-    .action((members: string[], flags) => raidRead(members, flags));
+    .action(async (members: string[], flags: ReadFlags) => (await io()).raidRead(members, flags));
 
   engineOptions(common(raid.command('write').argument('<members...>'), false))
     .description('copy a file into the array (any offset; unaligned edges are read-modify-written)')
     .requiredOption('-i, --input <file>', 'source file')
     .addOption(new Option('--offset <bytes>', 'array byte offset').argParser(parseOffset).default(0))
-    .action((members: string[], flags) => raidWrite(members, flags));
+    .action(async (members: string[], flags: WriteFlags) => (await io()).raidWrite(members, flags));
 
   engineOptions(common(raid.command('serve').argument('<members...>', 'present members; absent ones are rebuilt from parity')))
     .description('serve the array over NBD until SIGINT/SIGTERM (default 127.0.0.1:10809)')
     .option('--socket <path>', 'listen on a unix socket')
     .option('--listen <host:port>', 'listen on TCP (anything but loopback must be given explicitly)')
     .option('--export <name>', 'export name (default: the empty name)')
-    .action((members: string[], flags) => raidServe(members, flags));
+    .action(async (members: string[], flags: ServeFlags) => (await serve()).raidServe(members, flags));
 
   engineOptions(common(raid.command('check').argument('<members...>'), false))
     .description("verify parity, count mismatched sectors like md's mismatch_cnt (writes nothing)")
-    .action((members: string[], flags: ArrayFlags) => raidScrub(members, 'check', flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidScrub(members, 'check', flags));
 
   engineOptions(common(raid.command('repair').argument('<members...>'), false))
     .description('verify parity and rewrite P/Q where they disagree with the data')
-    .action((members: string[], flags: ArrayFlags) => raidScrub(members, 'repair', flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidScrub(members, 'repair', flags));
 
   engineOptions(common(raid.command('rebuild').argument('<members...>'), false))
     .description('rebuild members being recovered (or a spare into a missing slot); resumes from the checkpoint')
-    .action((members: string[], flags: ArrayFlags) => raidRebuild(members, flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidRebuild(members, flags));
 
   common(raid.command('fail').argument('<members...>'), false)
     .description('mark a member faulty (its slot is then rebuilt from parity)')
     .requiredOption('--member <path|slot>', 'the member to fail')
-    .action((members: string[], flags: ArrayFlags & { member: string }) => raidFail(members, flags.member, flags));
+    .action(async (members: string[], flags: ArrayFlags & { member: string }) => (await manage()).raidFail(members, flags.member, flags));
 
   common(raid.command('remove').argument('<members...>'), false)
     .description('drop a faulty member from the role table')
     .requiredOption('--member <path|slot>', 'the member to remove')
-    .action((members: string[], flags: ArrayFlags & { member: string }) => raidRemove(members, flags.member, flags));
+    .action(async (members: string[], flags: ArrayFlags & { member: string }) => (await manage()).raidRemove(members, flags.member, flags));
 
   engineOptions(common(raid.command('add').argument('<members...>', 'the array members present'), false))
     .description('add a member (created sparse if absent) into a missing slot and rebuild it, or as a spare')
     .requiredOption('--member <path>', 'the new member')
     .option('--no-rebuild', 'only add; run `raid rebuild` later')
-    .action((members: string[], flags) => raidAdd(members, flags));
+    .action(async (members: string[], flags: AddFlags) => (await manage()).raidAdd(members, flags));
 
   common(raid.command('status').argument('<members...>'), false)
     .description('one-screen state, like /proc/mdstat')
-    .action((members: string[], flags: ArrayFlags) => raidStatus(members, flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidStatus(members, flags));
 
 }

@@ -1,31 +1,16 @@
 /**
- * Shared pieces of the `asynctx raid` verbs: size parsing, opening members and
+ * Shared pieces of the `asynctx raid` verbs' actions: opening members and
  * assembling them, progress display (a bar with MB/s and ETA on a terminal,
- * plain lines otherwise), and output.
+ * plain lines otherwise), and output. Loaded when a verb runs; the flags are
+ * defined in raid_options.ts.
  */
 import cliProgress from 'cli-progress';
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { engineFor, parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
+import { InvalidArgumentError } from 'commander';
 import { assemble, FileMember, isNbdUri, NbdMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
+import type { Engine } from '../cli_engine.js';
+import type { ArrayFlags } from './raid_options.js';
 
-/** Parses a non-negative byte count given as a plain number or with a unit. */
-export function parseOffset(value: string): number {
-  return parseBytes(value);
-}
-
-export interface ArrayFlags extends EngineFlags {
-  readonly?: boolean;
-  force?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-/** Adds --workers and --policy to a command. */
-export function engineOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--workers <n|auto>', 'worker-thread engines for parity work (0: inline only; auto: one per spare core)').argParser(parseWorkers))
-    .addOption(new Option('--policy <name>', 'where parity work runs: inline, auto (offload large operations) or offload').argParser(parsePolicy));
-}
+export type { ArrayFlags } from './raid_options.js';
 
 /** A buffer from the array's ops (the shared arena when they offer it), given back by the returned function. */
 export function ioBuffer(ops: RaidOps, len: number): { buf: Uint8Array; free: () => void } {
@@ -63,24 +48,28 @@ export async function openMembers(paths: readonly string[], readonly: boolean): 
 /**
  * Opens and assembles on the engines the flags ask for; warnings go to
  * stderr. The array owns (and stop() closes) the members and the client.
+ * @param engine false for a verb that only inspects (detail, status): no
+ *   client is made and the client module is not even loaded; the array runs
+ *   on the software path, which instantiates no kernel until an operation
+ *   needs one, and an inspection runs none.
  */
-export async function openArray(paths: readonly string[], flags: ArrayFlags): Promise<Assembled> {
+export async function openArray(paths: readonly string[], flags: ArrayFlags, engine = true): Promise<Assembled> {
   const readonly = flags.readonly === true;
   const members: Member[] = await openMembers(paths, readonly);
-  const engine = engineFor(flags);
+  let client: Engine | null = null;
   try {
+    if (engine) client = (await import('../cli_engine.js')).engineFor(flags);
     const assembled = await assemble(members, {
       readonly,
       force: flags.force === true,
       ownsMembers: true,
-      ops: engine.ops,
-      ownsOps: true,
+      ...(client === null ? {} : { ops: client.ops, ownsOps: true }),
       log: (msg) => note(flags, msg),
     });
     return assembled;
   } catch (err) {
     await Promise.all(members.map((m) => m.close()));
-    await engine.close();
+    await client?.close();
     throw err;
   }
 }

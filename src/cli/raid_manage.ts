@@ -136,7 +136,7 @@ export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
 }
 
 export async function raidStatus(paths: string[], flags: ArrayFlags): Promise<void> {
-  const { array } = await openArray(paths, { ...flags, readonly: true });
+  const { array } = await openArray(paths, { ...flags, readonly: true }, false);
   try {
     if (flags.json) {
       printJson(detailJson(array));

@@ -3,10 +3,11 @@
  * (optionally under injected faults) and prints what the client counted —
  * per operation, per channel, and the scheduler's cost model — as a table or
  * JSON. It shows where work ran and what failover did, on this machine.
+ * The library is loaded when the command runs, not when it is registered.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { createClient, type EngineStats } from '../client.js';
-import { TxFlags, type Tx } from '../async_tx/index.js';
+import type { EngineStats } from '../client.js';
+import type { Tx } from '../async_tx/index.js';
 
 interface StatsFlags {
   workers: number;
@@ -19,6 +20,7 @@ interface StatsFlags {
 const SIZES = [4096, 65536, 1 << 20];
 
 async function workload(flags: StatsFlags): Promise<EngineStats> {
+  const [{ createClient }, { TxFlags }] = await Promise.all([import('../client.js'), import('../async_tx/index.js')]);
   const c = createClient({ workers: flags.workers, policy: flags.policy, ...(flags.fail > 0 ? { faults: { seed: 1, fail: flags.fail } } : {}) });
   // One stripe per (operation, size); steps on one stripe are chained, so none overlaps another.
   const stripes = Array.from({ length: 3 * SIZES.length }, (_, j) => Array.from({ length: 8 }, (_, i) => c.allocBlock(SIZES[j % SIZES.length]).fill(i * 17 + 1)));

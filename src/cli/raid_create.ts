@@ -1,0 +1,81 @@
+/**
+ * `asynctx raid create`: md superblocks onto new members (files created
+ * sparse), then the initial parity sync unless --assume-clean.
+ */
+import { stat } from 'node:fs/promises';
+import { InvalidArgumentError } from 'commander';
+import { create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member } from '../raid/index.js';
+import { exists } from '../raid/member.js';
+import { engineFor, type Engine } from '../cli_engine.js';
+import { printJson } from '../cli_support.js';
+import { note, openMember, progress, type ArrayFlags } from './raid_common.js';
+
+export interface CreateFlags extends ArrayFlags {
+  level: number;
+  chunk: number;
+  layout: string;
+  memberSize?: number;
+  name?: string;
+  assumeClean?: boolean;
+}
+
+export async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
+  const layout = parseLayout(flags.level, flags.layout);
+  const members: Array<Member | null> = [];
+  let engine: Engine | null = null;
+  try {
+    for (const p of paths) {
+      if (p === 'missing') {
+        members.push(null);
+        continue;
+      }
+      if (isNbdUri(p)) {
+        members.push(await openMember(p));
+        continue;
+      }
+      if (!(await exists(p))) {
+        if (flags.memberSize === undefined) throw new InvalidArgumentError(`${p} does not exist: give --member-size to create it`);
+        members.push(await FileMember.create(p, flags.memberSize));
+        continue;
+      }
+      const st = await stat(p);
+      // A regular file shorter than --member-size is extended (sparse); devices are used as they are.
+      members.push(st.isFile() && flags.memberSize !== undefined ? await FileMember.create(p, flags.memberSize) : await FileMember.open(p));
+    }
+    engine = engineFor(flags);
+    const array = await create(members, {
+      level: flags.level,
+      layout,
+      chunkBytes: flags.chunk,
+      name: flags.name,
+      assumeClean: flags.assumeClean === true,
+      overwrite: flags.force === true,
+      ownsMembers: true,
+      ops: engine.ops,
+      ownsOps: true,
+      log: (m) => note(flags, m),
+    });
+    engine = null; // the array closes it
+    try {
+      if (array.needsResync) {
+        const bar = progress('initial sync', flags);
+        await resync(array, { progress: (d, t) => bar.update(d, t) });
+        bar.end();
+      }
+      const m = array.table.master;
+      if (flags.json) printJson(detailJson(array));
+      else {
+        process.stdout.write(
+          `created ${array.levelName} ${array.uuid} (${m.setName}): ${m.raidDisks} members, ${m.chunkSize / 2}K chunk, ${array.layoutName}, ` +
+            `${array.size} bytes; data offset ${m.dataOffset} sectors, ${m.size} sectors used per member\n`,
+        );
+      }
+    } finally {
+      await array.stop();
+    }
+  } catch (err) {
+    await Promise.all(members.map((m) => m?.close().catch(() => undefined)));
+    await engine?.close();
+    throw err;
+  }
+}

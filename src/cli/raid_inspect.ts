@@ -1,0 +1,61 @@
+/**
+ * `asynctx raid examine` and `asynctx raid detail`: print superblocks (or a
+ * member's bitmap and bad-block log) and describe an assembled array. They
+ * compute nothing, so they run on no engine: no client, no kernels, no workers.
+ */
+import {
+  badBlocksText,
+  bitmapExamineJson,
+  bitmapExamineText,
+  detailJson,
+  detailText,
+  examineText,
+  formatUuid,
+  readMemberBadBlocks,
+  readMemberBitmap,
+  readSuperblock,
+  SECTOR,
+} from '../raid/index.js';
+import { printJson } from '../cli_support.js';
+import { openArray, openMember, type ArrayFlags } from './raid_common.js';
+
+export type ExamineFlags = ArrayFlags & { bitmap?: boolean; badblocks?: boolean };
+
+export async function raidExamine(paths: string[], flags: ExamineFlags): Promise<void> {
+  let bad = 0;
+  const out: unknown[] = [];
+  for (const p of paths) {
+    const m = await openMember(p, true);
+    try {
+      const sb = await readSuperblock(m);
+      if (flags.bitmap) {
+        const bm = await readMemberBitmap(m, sb);
+        if (flags.json) out.push(bitmapExamineJson(p, bm.super, bm.bits));
+        else process.stdout.write(bitmapExamineText(p, bm.super, bm.bits));
+      } else if (flags.badblocks) {
+        const list = await readMemberBadBlocks(m, sb);
+        if (flags.json) out.push({ path: p, badBlocks: list });
+        else process.stdout.write(badBlocksText(p, sb, list));
+      } else if (flags.json) out.push({ path: p, ...sb, setUuid: formatUuid(sb.setUuid), deviceUuid: formatUuid(sb.deviceUuid), devRoles: sb.devRoles.slice(0, Math.max(sb.raidDisks, sb.devNumber + 1)) });
+      else process.stdout.write(examineText(p, sb, Math.floor(m.size / SECTOR)));
+    } catch (err) {
+      bad++;
+      if (flags.json) out.push({ path: p, error: (err as Error).message });
+      else process.stderr.write(`asynctx raid: ${(err as Error).message}\n`);
+    } finally {
+      await m.close();
+    }
+  }
+  if (flags.json) printJson(out);
+  if (bad) process.exitCode = 1;
+}
+
+export async function raidDetail(paths: string[], flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, { ...flags, readonly: true }, false);
+  try {
+    if (flags.json) printJson(detailJson(array));
+    else process.stdout.write(detailText(array));
+  } finally {
+    await array.stop();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The flags the `asynctx raid` verbs share, defined without loading the RAID
+ * client, the kernels or the worker engines: registering a verb (for --help
+ * or before its action is loaded) costs nothing.
+ */
+import { Option, type Command } from 'commander';
+import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
+
+export interface ArrayFlags extends EngineFlags {
+  readonly?: boolean;
+  force?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Parses a non-negative byte count given as a plain number or with a unit. */
+export function parseOffset(value: string): number {
+  return parseBytes(value);
+}
+
+/** Adds --workers and --policy to a command. */
+export function engineOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--workers <n|auto>', 'worker-thread engines for parity work (0: inline only; auto: one per spare core)').argParser(parseWorkers))
+    .addOption(new Option('--policy <name>', 'where parity work runs: inline, auto (offload large operations) or offload').argParser(parsePolicy));
+}

@@ -29,6 +29,8 @@ export class NbdServer {
   private readonly conns = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
   readonly info: ExportInfo;
+  /** Connections accepted so far, and the most open at once. */
+  readonly stats = { connections: 0, peakConnections: 0 };
 
   constructor(
     readonly target: BlockTarget,
@@ -58,6 +60,8 @@ export class NbdServer {
   private accept(sock: Socket): void {
     sock.setNoDelay(true);
     this.sockets.add(sock);
+    this.stats.connections++;
+    this.stats.peakConnections = Math.max(this.stats.peakConnections, this.sockets.size);
     const reader = new FrameReader(sock);
     const run = (async () => {
       try {

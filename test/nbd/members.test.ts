@@ -6,57 +6,21 @@
  * skip when nbdkit is absent.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { NbdClient, NbdRequestError } from '../../src/nbd/index.js';
 import { create, MemberIOError, NbdMember, NbdUriError, resync, scrub, type RaidArray } from '../../src/raid/index.js';
+import { BIN, cli, has, nbdkit as startNbdkit, stopAll, waitForSocket } from './peers.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
-const HAS_NBDKIT = spawnSync('sh', ['-c', 'command -v nbdkit']).status === 0;
+const HAS_NBDKIT = has('nbdkit');
 const CHUNK = 64 * 1024;
-
-function cli(args: string[]): string {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
-
-/** Resolves once something accepts connections on `path` (the peer is up). */
-async function waitForSocket(path: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`peer exited ${child.exitCode} before listening on ${path}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(path);
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listening on ${path}`);
-}
-
 const peers: ChildProcess[] = [];
-
-/** Starts `nbdkit -U sock -f ...args` and waits until it listens; returns the member URI. */
-async function nbdkit(dir: string, name: string, args: string[]): Promise<string> {
-  const sock = join(dir, `${name}.sock`);
-  const child = spawn('nbdkit', ['-U', sock, '-f', '--exit-with-parent', ...args], { stdio: 'ignore' });
-  peers.push(child);
-  await waitForSocket(sock, child);
-  return `nbd+unix:///?socket=${sock}`;
-}
-
-function stopPeers(): Promise<unknown> {
-  const all = peers.splice(0).map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGTERM')))));
-  return Promise.all(all);
-}
+const nbdkit = (dir: string, name: string, args: string[]) => startNbdkit(peers, dir, name, args);
+const stopPeers = () => stopAll(peers);
 
 async function readAll(array: RaidArray): Promise<Buffer> {
   const got = new Uint8Array(array.size);

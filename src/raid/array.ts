@@ -11,6 +11,8 @@ import type { Member } from './member.js';
 import { MemberQueue, type MemberQueueStats } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
 import { defaultRaidOps, type RaidOps } from './ops.js';
+import { hasPpl } from './ppl.js';
+import { Ppl } from './ppl_write.js';
 import { runJobs, stripeJobs } from './requests.js';
 import { StripeCache } from './stripe.js';
 import { encodeSuperblock, formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
@@ -58,6 +60,8 @@ export class RaidArray {
   /** Per member device: its request queue (merging). */
   private readonly queues = new Map<Member, MemberQueue>();
   readonly env: StripeEnv;
+  /** The partial parity log (RAID-5 with consistency policy ppl), when writes are logged. */
+  readonly ppl: Ppl | null;
 
   constructor(
     table: MemberTable,
@@ -88,6 +92,7 @@ export class RaidArray {
       io: (d, write, buf, pos) => self.memberIO(d, write, buf, pos),
       failedCount: () => table.failedCount(),
     };
+    this.ppl = hasPpl(m) && m.level === 5 && !this.readonly ? new Ppl(this) : null;
   }
 
   get geometry() {
@@ -215,7 +220,7 @@ export class RaidArray {
     if (this.readonly) throw new ArrayStateError('the array is read-only');
     this.checkRange(offset, data.length);
     this.checkUsable();
-    if (!this.warnedWriteHole && this.table.failedCount() > 0) {
+    if (!this.warnedWriteHole && this.table.failedCount() > 0 && !this.ppl) {
       // md's answer is a PPL or a journal; without one, say it once per array.
       this.warnedWriteHole = true;
       this.log('writing to a degraded array without a write journal: a crash or power cut during this write can corrupt data on the missing members (the RAID write hole)');
@@ -223,7 +228,10 @@ export class RaidArray {
     this.inflight++;
     try {
       await this.markDirty();
-      await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) => handleWrite(this.env, sh, ext));
+      const ppl = this.ppl;
+      await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) =>
+        ppl ? ppl.stripeWrite(this.env, sh, ext) : handleWrite(this.env, sh, ext),
+      );
       this.writesDone++;
     } finally {
       this.inflight--;

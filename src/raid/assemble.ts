@@ -10,6 +10,8 @@ import { AssemblyError, listSome, SuperblockError, UnsupportedFeatureError } fro
 import { parityDisks } from './layout.js';
 import type { Member } from './member.js';
 import { MemberTable, type MemberDevice } from './member_table.js';
+import { hasPpl, validatePplArea } from './ppl.js';
+import { startPpl } from './ppl_recover.js';
 import {
   decodeSuperblock,
   Feature,
@@ -27,8 +29,8 @@ import {
 
 /** Features a read-only assembly may ignore: they only help md write safely. */
 const READ_SAFE = Feature.BitmapOffset | Feature.Ppl | Feature.MultiplePpls;
-/** Features this client implements. */
-const SUPPORTED = Feature.RecoveryOffset;
+/** Features this client implements (PPL: RAID-5 only, checked below). */
+const SUPPORTED = Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls;
 
 /**
  * Reads a member's md v1 superblock: 1.2 (4 KiB in), 1.1 (start) and 1.0 (end)
@@ -111,6 +113,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   if (first.level !== 4 && first.level !== 5 && first.level !== 6) {
     throw new UnsupportedFeatureError(`RAID level ${first.level} is not supported (4, 5 and 6 are); nothing was written`, [`level ${first.level}`]);
   }
+  checkPpl(members, sbs);
 
   const freshest = sbs.reduce((a, b) => (b.events > a.events ? b : a));
   const master: Superblock = { ...freshest, devRoles: [...freshest.devRoles] };
@@ -163,13 +166,37 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   }
   if (missing.length) warnings.push(`degraded: slot${missing.length > 1 ? 's' : ''} ${listSome(missing)} missing`);
   const dirty = freshest.resyncOffset !== MAX_SECTOR;
-  if (dirty && degraded > 0 && !opts.force && !opts.readonly) {
+  // With a PPL md starts a dirty degraded array: the log mends the stripes written at the crash.
+  const logged = hasPpl(freshest) && !opts.readonly;
+  if (dirty && degraded > 0 && !opts.force && !opts.readonly && !logged) {
     throw new AssemblyError(
       'array is dirty (not cleanly stopped) and degraded: parity of stripes written at the crash cannot be trusted (md refuses to start it); --force starts it anyway',
     );
   }
-  if (dirty) warnings.push('array was not cleanly stopped: parity must be resynced before it is trusted');
+  if (dirty && !logged) warnings.push('array was not cleanly stopped: parity must be resynced before it is trusted');
   const array = new RaidArray(table, opts);
+  if (array.ppl) {
+    await startPpl(array, warnings);
+    if (array.needsResync) warnings.push('array was not cleanly stopped and the PPL did not cover it: parity must be resynced before it is trusted');
+  }
   for (const w of warnings) array.log(w);
   return { array, warnings };
+}
+
+/**
+ * md's rules for a PPL array (super_1_validate, ppl_init_log): RAID-5 only,
+ * and each member's area sound (not with a bitmap or a journal, room for a
+ * header, clear of data and superblock).
+ * @throws AssemblyError or SuperblockError before anything is written.
+ */
+function checkPpl(members: readonly Member[], sbs: readonly Superblock[]): void {
+  sbs.forEach((sb, i) => {
+    if (!hasPpl(sb)) return;
+    if (sb.level !== 5) throw new AssemblyError(`${members[i]!.name} records a PPL on a RAID-${sb.level} array (md supports PPL on RAID-5 only); nothing was written`);
+    try {
+      validatePplArea(sb, Math.floor(members[i]!.size / SECTOR));
+    } catch (err) {
+      throw new SuperblockError(`${members[i]!.name}: ${(err as Error).message}`);
+    }
+  });
 }

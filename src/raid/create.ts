@@ -13,7 +13,11 @@ import { RaidUsageError } from './errors.js';
 import { parityDisks, validateGeometry } from './layout.js';
 import type { Member } from './member.js';
 import { MemberTable, newDeviceUuid } from './member_table.js';
-import { MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+import { isMultiplePpl, PPL_AREA_SECTORS, pplUnion } from './ppl.js';
+import { Feature, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+
+/** Members a PPL array may have (the kernel tracks their flushes in one 64-bit word). */
+export const PPL_MAX_DISKS = 64;
 
 /** mdadm's choose_bm_space: sectors kept for a write-intent bitmap on a device of `devSectors`. */
 export function chooseBitmapSpace(devSectors: number): number {
@@ -25,14 +29,16 @@ export function chooseBitmapSpace(devSectors: number): number {
 
 /**
  * mdadm's default data offset for metadata 1.1/1.2 on a device of
- * `devSectors`: superblock + bitmap space + reshape headroom (up to 128 MiB,
- * aiming at ~0.1% of the device but at least two chunks' worth), rounded up to 1 MiB.
+ * `devSectors`: superblock + bitmap (or PPL) space + reshape headroom (up to
+ * 128 MiB, aiming at ~0.1% of the device but at least two chunks' worth),
+ * rounded up to 1 MiB. `reserved` is the bitmap or PPL space in sectors
+ * (default: the bitmap's, choose_bm_space).
  */
-export function defaultDataOffset(devSectors: number, chunkSectors: number): number {
+export function defaultDataOffset(devSectors: number, chunkSectors: number, reserved = chooseBitmapSpace(devSectors)): number {
   const chunkKiB = chunkSectors / 2;
   let headroom = 128 * 1024 * 2;
   while (headroom * 1024 > devSectors && headroom / 2 >= chunkKiB * 2 * 2) headroom /= 2;
-  const raw = 12 * 2 + chooseBitmapSpace(devSectors) + headroom;
+  const raw = 12 * 2 + reserved + headroom;
   return Math.ceil(raw / 2048) * 2048;
 }
 
@@ -57,6 +63,18 @@ export interface CreateOptions extends RaidArrayOptions {
   readonly assumeClean?: boolean;
   /** Overwrite members that already hold an md superblock. */
   readonly overwrite?: boolean;
+  /**
+   * How parity is kept consistent across a crash: 'resync' (default: the
+   * array is resynced after an unclean stop) or 'ppl' (RAID-5: a partial
+   * parity log on every member, md's MD_FEATURE_PPL).
+   */
+  readonly consistencyPolicy?: 'resync' | 'ppl';
+}
+
+/** md's PPL limits at create (mdadm Create.c, raid5-ppl.c ppl_init_log). @throws RaidUsageError */
+function checkPplCreate(level: number, raidDisks: number): void {
+  if (level !== 5) throw new RaidUsageError(`PPL consistency policy is only supported for RAID level 5 (not RAID-${level})`);
+  if (raidDisks > PPL_MAX_DISKS) throw new RaidUsageError(`PPL supports at most ${PPL_MAX_DISKS} members (md's limit), not ${raidDisks}`);
 }
 
 /**
@@ -72,6 +90,8 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   // RAID-4 has one layout (parity on the last member); mdadm and md's raid4 record it as 0.
   const layout = opts.level === 4 ? 0 : (opts.layout ?? 2);
   validateGeometry({ level: opts.level, raidDisks, layout, chunkSectors });
+  const ppl = opts.consistencyPolicy === 'ppl';
+  if (ppl) checkPplCreate(opts.level, raidDisks);
   const present = members.filter((m): m is Member => m !== null);
   const missing = raidDisks - present.length;
   if (missing > parityDisks(opts.level)) {
@@ -84,21 +104,23 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
     }
   }
   const sizes = present.map((m) => Math.floor(m.size / SECTOR));
-  const dataOffset = defaultDataOffset(sizes[0]!, chunkSectors);
+  const dataOffset = ppl ? defaultDataOffset(sizes[0]!, chunkSectors, PPL_AREA_SECTORS) : defaultDataOffset(sizes[0]!, chunkSectors);
   const size = defaultComponentSize(sizes, dataOffset, chunkSectors);
   if (size < chunkSectors) {
     throw new RaidUsageError(`members are too small: ${Math.min(...sizes)} sectors leave no whole ${chunkBytes}-byte chunk after the ${dataOffset}-sector data offset`);
   }
   const sbBytes = Math.ceil((256 + 2 * raidDisks) / 512) * 512;
   const maxDev = (sbBytes - 256) / 2;
-  const bmSpace = chooseBitmapSpace(size);
+  // With a PPL, mdadm keeps PPL_AREA_SECTORS 4 KiB past the superblock and the bad-block log after it.
+  const bmSpace = ppl ? PPL_AREA_SECTORS : chooseBitmapSpace(size);
   const hasBblog = dataOffset >= 8 + 8 + bmSpace + 8;
   const now = Math.floor(Date.now() / 1000);
   const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
   const degraded = missing > 0;
   const master: Superblock = {
     minorVersion: 2,
-    featureMap: 0,
+    // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.
+    featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : 0,
     setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
     setName: name.slice(0, 31),
     ctime: now,
@@ -108,7 +130,7 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
     size,
     chunkSize: chunkSectors,
     raidDisks,
-    bitmapOffset: 0,
+    bitmapOffset: ppl ? pplUnion(8, PPL_AREA_SECTORS) : 0,
     newLevel: 0,
     reshapePosition: 0,
     deltaDisks: 0,
@@ -145,6 +167,8 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   for (const m of present) await clearOtherSuperblocks(m);
   const array = new RaidArray(table, opts);
   await array.updateSuperblocks();
+  // mdadm's write_init_ppl: a cleared area and an empty header on every member.
+  await array.ppl?.writeEmpty();
   return array;
 }
 

@@ -116,7 +116,8 @@ export class MemberTable {
     return {
       ...m,
       minorVersion: own.minorVersion,
-      featureMap: recovering ? Feature.RecoveryOffset : 0,
+      // The consistency policy is the array's; recovery progress is the device's own.
+      featureMap: (recovering ? Feature.RecoveryOffset : 0) | (m.featureMap & (Feature.Ppl | Feature.MultiplePpls)),
       dataOffset: own.dataOffset,
       dataSize: own.dataSize,
       superOffset: own.superOffset,

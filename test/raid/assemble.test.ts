@@ -53,7 +53,7 @@ describe('assembly refusals', () => {
   });
 
   it('unimplemented features are named and refused; --readonly still reads a bitmap array', async () => {
-    for (const [bits, name] of [[Feature.BitmapOffset, 'bitmap'], [Feature.Journal, 'journal'], [Feature.ReshapeActive, 'reshape'], [Feature.Ppl, 'PPL']] as const) {
+    for (const [bits, name] of [[Feature.BitmapOffset, 'bitmap'], [Feature.Journal, 'journal'], [Feature.ReshapeActive, 'reshape']] as const) {
       const ms = fixtureMembers(f);
       ms.forEach((m) => setFeature(m, bits));
       const before = snapshot(ms);
@@ -67,6 +67,14 @@ describe('assembly refusals', () => {
     await array.read(got, 0);
     assert.ok(Buffer.from(got).equals(Buffer.from(f.payload)));
     await assert.rejects(assemble(fixtureMembers(f).map((m) => (setFeature(m, Feature.Journal), m)), { readonly: true }), UnsupportedFeatureError);
+  });
+
+  it('a PPL on a RAID-6 array is refused (md runs PPL on RAID-5 only), nothing written', async () => {
+    const ms = fixtureMembers(f);
+    ms.forEach((m) => setFeature(m, Feature.Ppl));
+    const before = snapshot(ms);
+    await assert.rejects(assemble(ms), (e: unknown) => e instanceof AssemblyError && /PPL on a RAID-6/.test(e.message) && /nothing was written/.test(e.message));
+    unchanged(ms, before);
   });
 
   it('too many missing members are refused', async () => {

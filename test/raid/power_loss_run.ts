@@ -19,6 +19,8 @@ export interface PowerLossCase {
   readonly level: 5 | 6;
   /** Members failed before the writes: the array runs degraded (the write hole's setting). */
   readonly degraded: number;
+  /** RAID-5 with a partial parity log (consistency policy ppl). */
+  readonly ppl?: boolean;
 }
 
 export interface PowerLossResult {
@@ -62,8 +64,11 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   const random = seededRandom(c.seed);
   const n = 4 + Math.floor(random() * 3);
   const chunkBytes = random() < 0.5 ? 4096 : 16384;
-  const members = Array.from({ length: n }, (_, i) => new PowerLossMember(`pl${i}`, 3 << 19));
-  const array = await create(members, { level: c.level, chunkBytes, assumeClean: true, cleanDelayMs: 0 });
+  // A PPL array keeps 1 MiB of log before its data (mdadm's data offset grows by it).
+  const memberBytes = c.ppl ? 5 << 19 : 3 << 19;
+  const members = Array.from({ length: n }, (_, i) => new PowerLossMember(`pl${i}`, memberBytes));
+  const policy = c.ppl ? 'ppl' : 'resync';
+  const array = await create(members, { level: c.level, chunkBytes, assumeClean: true, cleanDelayMs: 0, consistencyPolicy: policy });
   for (let k = 0; k < c.degraded; k++) await array.fail(k);
   await array.flush();
 
@@ -119,7 +124,8 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   const cut = cuts.reduce<PowerCutReport>((a, { report: b }) => ({ kept: a.kept + b.kept, dropped: a.dropped + b.dropped, torn: a.torn + b.torn }), { kept: 0, dropped: 0, torn: 0 });
 
   const again = cuts.map(({ image }, i) => new MemoryMember(`pl${i}`, image));
-  const { array: back } = await assemble(again.slice(c.degraded), { force: c.degraded > 0, cleanDelayMs: 0 });
+  // With a PPL, md (and asynctx) start a dirty degraded array without --force: the log mends it.
+  const { array: back } = await assemble(again.slice(c.degraded), { force: c.degraded > 0 && !c.ppl, cleanDelayMs: 0 });
   if (back.needsResync && c.degraded === 0) await resync(back);
   const got = new Uint8Array(array.size);
   await back.read(got, 0);

@@ -1,0 +1,195 @@
+/**
+ * RAID-5 writes with a partial parity log (raid5-ppl.c): before a stripe
+ * writes data and parity, the partial parity of the write — the xor of the
+ * stripe's data chunks the write does not modify, over the rows it touches —
+ * is logged on that stripe's parity member and made durable. After a crash,
+ * parity = partial parity ⊕ the modified chunks as they are on disk, whatever
+ * of the write reached them, so chunks the write never touched stay
+ * recoverable even when a member is missing. A full-stripe write logs an
+ * entry without partial parity (parity is the xor of the data).
+ *
+ * Beyond md: when a member that cannot be read here (missing, or not yet
+ * rebuilt this far) is among the chunks a write modifies, md's entry cannot
+ * be applied at recovery and the missing chunk's new bytes may come back
+ * neither old nor new. Such a write is split (that chunk alone first, then
+ * the runs either side, each with its own entry, each logged after the one
+ * before is on disk), so every entry is one md applies or safely skips.
+ */
+import { MemberIOError } from './errors.js';
+import { handleWrite, type Extent, type StripeEnv } from './handle.js';
+import type { Layout, RowMap } from './layout.js';
+import type { MemberTable } from './member_table.js';
+import { TxFlags } from './ops.js';
+import { crc32c, pplArea, pplSignature, validatePplArea } from './ppl.js';
+import { MemberPplLog, type PplLogTarget } from './ppl_log.js';
+import { merge, covers, type StripeHead } from './stripe.js';
+import { SECTOR } from './superblock.js';
+import type { MemberDevice } from './member_table.js';
+
+/** What the log needs from the array around it. */
+export interface PplHost {
+  readonly layout: Layout;
+  readonly table: MemberTable;
+  markFaulty(d: number, reason: MemberIOError): void;
+}
+
+const NO_PP = new Uint8Array(0);
+
+function clip(e: Extent, lo: number, hi: number): Extent | null {
+  const a = Math.max(e.lo, lo);
+  const b = Math.min(e.hi, hi);
+  return a < b ? { ...e, lo: a, hi: b, userOffset: e.userOffset + (a - e.lo) } : null;
+}
+
+/** The partial parity log of one running RAID-5 array: one member log per device, one generation counter. */
+export class Ppl implements PplLogTarget {
+  readonly signature: number;
+  private generation = 0;
+  private readonly logs = new Map<MemberDevice, MemberPplLog>();
+
+  constructor(private readonly host: PplHost) {
+    this.signature = pplSignature(host.table.master.setUuid);
+  }
+
+  nextGeneration(): number {
+    return ++this.generation;
+  }
+
+  writable(disk: number): boolean {
+    return this.host.table.writable(disk);
+  }
+
+  async write(disk: number, buf: Uint8Array, position: number): Promise<void> {
+    await this.memberOp(disk, 'log write', (m) => m.write(buf, position));
+  }
+
+  async sync(disk: number): Promise<void> {
+    await this.memberOp(disk, 'flush', (m) => m.sync());
+  }
+
+  private async memberOp(disk: number, what: string, op: (m: MemberDevice['member']) => Promise<void>): Promise<void> {
+    const dev = this.host.table.slots[disk]?.device;
+    if (!dev) throw new MemberIOError(`member ${disk} is not available`, disk);
+    try {
+      await op(dev.member);
+    } catch (err) {
+      const e = new MemberIOError(`PPL ${what} failed on member ${disk} (${dev.member.name}): ${(err as Error).message}`, disk, { cause: err });
+      this.host.markFaulty(disk, e);
+      throw e;
+    }
+  }
+
+  /** The log on slot `disk`'s current device (created on first use; null when it records no PPL area). */
+  logFor(disk: number): MemberPplLog | null {
+    const dev = this.host.table.slots[disk]?.device;
+    if (!dev) return null;
+    let log = this.logs.get(dev);
+    if (!log) {
+      if (!pplArea(dev.sb)) return null;
+      const area = validatePplArea(dev.sb, Math.floor(dev.member.size / SECTOR));
+      log = new MemberPplLog(this, disk, area);
+      this.logs.set(dev, log);
+    }
+    return log;
+  }
+
+  /** Empties the log of every member present (md at every start: stale entries never meet new ones). */
+  async writeEmpty(): Promise<void> {
+    const live = this.host.table.slots.map((_, d) => d).filter((d) => this.writable(d));
+    await Promise.all(live.map((d) => this.logFor(d)?.writeEmpty().catch(() => undefined)));
+  }
+
+  /** The stripe write hook: logs, then writes through handleWrite. */
+  async stripeWrite(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
+    const row = rowOf(env, sh);
+    const endSector = sh.sector + sh.unit / SECTOR;
+    const log = env.readable(row.pd, endSector) && env.writable(row.pd) ? this.logFor(row.pd) : null;
+    // md logs only to an in-sync parity member; without one there is no parity to tear.
+    if (!log) return handleWrite(env, sh, extents);
+    for (const group of splitAroundUnreadable(env, sh, row, extents)) {
+      const lo = Math.floor(Math.min(...group.map((e) => e.lo)) / SECTOR) * SECTOR;
+      const hi = Math.ceil(Math.max(...group.map((e) => e.hi)) / SECTOR) * SECTOR;
+      for (let b = lo; b < hi; b += log.space) {
+        const band = group.map((e) => clip(e, b, b + log.space)).filter((e): e is Extent => e !== null);
+        if (band.length) await this.logged(env, sh, row, log, band);
+      }
+    }
+  }
+
+  private async logged(env: StripeEnv, sh: StripeHead, row: RowMap, log: MemberPplLog, exts: readonly Extent[]): Promise<void> {
+    const lo = Math.floor(Math.min(...exts.map((e) => e.lo)) / SECTOR) * SECTOR;
+    const hi = Math.ceil(Math.max(...exts.map((e) => e.hi)) / SECTOR) * SECTOR;
+    const ks = exts.map((e) => row.dataIndexOfDisk[e.disk]!);
+    const kmin = Math.min(...ks);
+    const kmax = Math.max(...ks);
+    const rect = row.dataDisks.slice(kmin, kmax + 1);
+    const pp = await partialParity(env, sh, row, rect, lo, hi);
+    if (pp === null) return handleWrite(env, sh, exts); // two members out: handleWrite reports the failed array
+    const cs = env.layout.geometry.chunkSectors;
+    const stripe = Math.floor(sh.sector / cs);
+    const entry = {
+      dataSector: env.layout.arraySector(stripe, kmin, sh.sector - stripe * cs + lo / SECTOR),
+      ppSize: pp.length,
+      dataSize: rect.length * (hi - lo),
+      parityDisk: row.pd,
+      checksum: crc32c(pp),
+    };
+    const unit = await log.append(entry, pp, [...exts.map((e) => e.disk), row.pd]);
+    try {
+      await handleWrite(env, sh, exts);
+    } finally {
+      log.done(unit);
+    }
+  }
+}
+
+function rowOf(env: StripeEnv, sh: StripeHead): RowMap {
+  return env.layout.row(Math.floor(sh.sector / env.layout.geometry.chunkSectors));
+}
+
+/**
+ * The write as md-applicable pieces: as it is, unless a member it modifies
+ * cannot be read here and others are modified too; then that member's extent
+ * alone, followed by the runs of data chunks before and after it.
+ */
+function splitAroundUnreadable(env: StripeEnv, sh: StripeHead, row: RowMap, extents: readonly Extent[]): Extent[][] {
+  if (extents.length < 2) return [[...extents]];
+  const end = (e: Extent) => sh.sector + Math.ceil(e.hi / SECTOR);
+  const lost = extents.find((e) => !env.readable(e.disk, end(e)));
+  if (!lost) return [[...extents]];
+  const k = row.dataIndexOfDisk[lost.disk]!;
+  const before = extents.filter((e) => row.dataIndexOfDisk[e.disk]! < k);
+  const after = extents.filter((e) => row.dataIndexOfDisk[e.disk]! > k);
+  return [[lost], before, after].filter((g) => g.length > 0);
+}
+
+/**
+ * ops_run_partial_parity: the xor of the data chunks outside `rect` over
+ * [lo, hi), read into the stripe head (so the write that follows need not
+ * read them again) — or, when one of them cannot be read, parity ⊕ the old
+ * bytes of `rect` (the read-modify-write form). Empty for a full-stripe
+ * write; null when neither form can be had.
+ */
+async function partialParity(env: StripeEnv, sh: StripeHead, row: RowMap, rect: readonly number[], lo: number, hi: number): Promise<Uint8Array | null> {
+  const others = row.dataDisks.filter((d) => !rect.includes(d));
+  if (others.length === 0) return NO_PP;
+  for (;;) {
+    const end = sh.sector + hi / SECTOR;
+    const srcs = others.every((d) => env.readable(d, end)) ? others : [row.pd, ...rect];
+    if (!srcs.every((d) => env.readable(d, end))) return null;
+    const results = await Promise.allSettled(
+      srcs.filter((d) => !covers(sh.valid[d]!, lo, hi)).map(async (d) => {
+        await env.io(d, false, sh.buf(d).subarray(lo, hi), sh.sector * SECTOR + lo);
+        sh.valid[d] = merge(sh.valid[d]!, lo, hi);
+      }),
+    );
+    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
+    if (bad) continue; // the member is faulty now: plan again without it
+    const views = srcs.map((d) => sh.buf(d).subarray(lo, hi));
+    if (views.length === 1) return views[0]!.slice();
+    const pp = new Uint8Array(hi - lo);
+    await env.ops.waitForAsyncTx(env.ops.asyncXor(pp, views, 0, hi - lo, { flags: TxFlags.XorZeroDst }));
+    return pp;
+  }
+}

@@ -87,7 +87,7 @@ export class RaidArray {
       layout: this.layout,
       ops: this.ops,
       unit,
-      readable: (d, end) => table.readable(d, end),
+      readableSectors: (d) => table.readableSectors(d),
       writable: (d) => !self.readonly && table.writable(d),
       io: (d, write, buf, pos) => self.memberIO(d, write, buf, pos),
       failedCount: () => table.failedCount(),

@@ -51,10 +51,10 @@ export class MemberTable {
     this.slots = Array.from({ length: raidDisks }, () => ({ device: null, state: 'missing' as RaidSlotState, recoveryOffset: 0 }));
   }
 
-  /** Readable for member sectors below `endSector`: in sync, or rebuilt that far. */
-  readable(slot: number, endSector: number): boolean {
+  /** Member sectors (from data_offset) the slot holds current bytes for: all in sync, the rebuilt part while recovering, none otherwise. */
+  readableSectors(slot: number): number {
     const s = this.slots[slot]!;
-    return s.state === 'in_sync' || (s.state === 'recovering' && endSector <= s.recoveryOffset);
+    return s.state === 'in_sync' ? Infinity : s.state === 'recovering' ? s.recoveryOffset : 0;
   }
 
   writable(slot: number): boolean {

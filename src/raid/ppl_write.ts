@@ -103,7 +103,7 @@ export class Ppl implements PplLogTarget {
   async stripeWrite(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
     const row = rowOf(env, sh);
     const endSector = sh.sector + sh.unit / SECTOR;
-    const log = env.readable(row.pd, endSector) && env.writable(row.pd) ? this.logFor(row.pd) : null;
+    const log = readable(env, row.pd, endSector) && env.writable(row.pd) ? this.logFor(row.pd) : null;
     // md logs only to an in-sync parity member; without one there is no parity to tear.
     if (!log) return handleWrite(env, sh, extents);
     for (const group of splitAroundUnreadable(env, sh, row, extents)) {
@@ -143,6 +143,11 @@ export class Ppl implements PplLogTarget {
   }
 }
 
+/** Member `disk` holds current bytes below member sector `endSector`. */
+function readable(env: StripeEnv, disk: number, endSector: number): boolean {
+  return endSector <= env.readableSectors(disk);
+}
+
 function rowOf(env: StripeEnv, sh: StripeHead): RowMap {
   return env.layout.row(Math.floor(sh.sector / env.layout.geometry.chunkSectors));
 }
@@ -155,7 +160,7 @@ function rowOf(env: StripeEnv, sh: StripeHead): RowMap {
 function splitAroundUnreadable(env: StripeEnv, sh: StripeHead, row: RowMap, extents: readonly Extent[]): Extent[][] {
   if (extents.length < 2) return [[...extents]];
   const end = (e: Extent) => sh.sector + Math.ceil(e.hi / SECTOR);
-  const lost = extents.find((e) => !env.readable(e.disk, end(e)));
+  const lost = extents.find((e) => !readable(env, e.disk, end(e)));
   if (!lost) return [[...extents]];
   const k = row.dataIndexOfDisk[lost.disk]!;
   const before = extents.filter((e) => row.dataIndexOfDisk[e.disk]! < k);
@@ -175,8 +180,8 @@ async function partialParity(env: StripeEnv, sh: StripeHead, row: RowMap, rect: 
   if (others.length === 0) return NO_PP;
   for (;;) {
     const end = sh.sector + hi / SECTOR;
-    const srcs = others.every((d) => env.readable(d, end)) ? others : [row.pd, ...rect];
-    if (!srcs.every((d) => env.readable(d, end))) return null;
+    const srcs = others.every((d) => readable(env, d, end)) ? others : [row.pd, ...rect];
+    if (!srcs.every((d) => readable(env, d, end))) return null;
     const results = await Promise.allSettled(
       srcs.filter((d) => !covers(sh.valid[d]!, lo, hi)).map(async (d) => {
         await env.io(d, false, sh.buf(d).subarray(lo, hi), sh.sector * SECTOR + lo);

@@ -8,7 +8,8 @@
  */
 import type { RaidArray } from './array.js';
 import { ArrayStateError } from './errors.js';
-import { syncStripe, type SyncMode } from './handle.js';
+import { syncStripe } from './handle.js';
+import type { SyncMode } from './stripe_plan.js';
 import { MAX_SECTOR, SECTOR } from './superblock.js';
 
 export interface PassOptions {

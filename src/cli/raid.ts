@@ -14,7 +14,7 @@ import type { ExamineFlags } from './raid_inspect.js';
 import type { AddFlags } from './raid_manage.js';
 import type { ReadFlags, WriteFlags } from './raid_io.js';
 import type { ServeFlags } from './raid_serve.js';
-import { engineOptions, parseOffset, type ArrayFlags } from './raid_options.js';
+import { engineOptions, parseOffset, parseSeconds, type ArrayFlags } from './raid_options.js';
 
 function parseLevel(v: string): number {
   const n = Number(v.replace(/^raid/i, ''));
@@ -32,6 +32,7 @@ function common(cmd: Command, readonlyOption = true): Command {
   cmd.option('--json', 'print the result as JSON on stdout').option('-q, --quiet', 'no progress or notes on stderr');
   cmd.option('--force', 'start a dirty degraded array anyway / overwrite existing superblocks');
   if (readonlyOption) cmd.option('--readonly', 'write nothing (superblocks included); reads arrays with a bitmap or PPL too');
+  cmd.addOption(new Option('--nbd-timeout <seconds>', 'an NBD member whose server leaves a request unanswered this long fails (0: wait forever)').argParser(parseSeconds).default(30));
   return cmd;
 }
 

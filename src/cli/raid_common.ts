@@ -25,19 +25,20 @@ export function note(flags: ArrayFlags, message: string): void {
 }
 
 /**
- * Opens one member: an NBD export for nbd:// and nbd+unix:// URIs, otherwise
- * an existing file or block device.
+ * Opens one member: an NBD export for nbd:// and nbd+unix:// URIs (with the
+ * flags' --nbd-timeout), otherwise an existing file or block device.
  */
-export function openMember(path: string, readonly = false): Promise<Member> {
-  return isNbdUri(path) ? NbdMember.open(path, { readonly }) : FileMember.open(path, { readonly });
+export function openMember(path: string, flags: ArrayFlags, readonly = false): Promise<Member> {
+  const timeoutMs = (flags.nbdTimeout ?? 30) * 1000;
+  return isNbdUri(path) ? NbdMember.open(path, { readonly, timeoutMs }) : FileMember.open(path, { readonly });
 }
 
 /** Opens member paths; closes the ones opened if a later one fails. */
-export async function openMembers(paths: readonly string[], readonly: boolean): Promise<Member[]> {
+export async function openMembers(paths: readonly string[], flags: ArrayFlags, readonly: boolean): Promise<Member[]> {
   if (paths.length === 0) throw new InvalidArgumentError('no member paths given');
   const out: Member[] = [];
   try {
-    for (const p of paths) out.push(await openMember(p, readonly));
+    for (const p of paths) out.push(await openMember(p, flags, readonly));
   } catch (err) {
     await Promise.all(out.map((m) => m.close()));
     throw err;
@@ -55,7 +56,7 @@ export async function openMembers(paths: readonly string[], readonly: boolean): 
  */
 export async function openArray(paths: readonly string[], flags: ArrayFlags, engine = true): Promise<Assembled> {
   const readonly = flags.readonly === true;
-  const members: Member[] = await openMembers(paths, readonly);
+  const members: Member[] = await openMembers(paths, flags, readonly);
   let client: Engine | null = null;
   try {
     if (engine) client = (await import('../cli_engine.js')).engineFor(flags);

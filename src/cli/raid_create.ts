@@ -30,7 +30,7 @@ export async function raidCreate(paths: string[], flags: CreateFlags): Promise<v
         continue;
       }
       if (isNbdUri(p)) {
-        members.push(await openMember(p));
+        members.push(await openMember(p, flags));
         continue;
       }
       if (!(await exists(p))) {

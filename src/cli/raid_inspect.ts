@@ -25,7 +25,7 @@ export async function raidExamine(paths: string[], flags: ExamineFlags): Promise
   let bad = 0;
   const out: unknown[] = [];
   for (const p of paths) {
-    const m = await openMember(p, true);
+    const m = await openMember(p, flags, true);
     try {
       const sb = await readSuperblock(m);
       if (flags.bitmap) {

@@ -121,7 +121,7 @@ export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
   try {
     await resyncIfNeeded(array, flags);
     const size = array.slots.find((s) => s.device)?.device?.member.size ?? 0;
-    const member = isNbdUri(flags.member) ? await openMember(flags.member) : (await exists(flags.member)) ? await FileMember.open(flags.member) : await FileMember.create(flags.member, size);
+    const member = isNbdUri(flags.member) ? await openMember(flags.member, flags) : (await exists(flags.member)) ? await FileMember.open(flags.member) : await FileMember.create(flags.member, size);
     const old = await readSuperblock(member).catch(() => null);
     if (old && old.setUuid.some((b, i) => b !== array.table.master.setUuid[i]) && !flags.force) {
       await member.close();

@@ -3,7 +3,7 @@
  * client, the kernels or the worker engines: registering a verb (for --help
  * or before its action is loaded) costs nothing.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
 
 export interface ArrayFlags extends EngineFlags {
@@ -11,6 +11,15 @@ export interface ArrayFlags extends EngineFlags {
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
+  /** Seconds an NBD member's server may leave a request unanswered (0: forever). */
+  nbdTimeout?: number;
+}
+
+/** Parses --nbd-timeout: seconds, fractions allowed, 0 for none. */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError(`--nbd-timeout takes seconds from 0 (no timeout) to 86400, not "${value}"`);
+  return n;
 }
 
 /** Parses a non-negative byte count given as a plain number or with a unit. */

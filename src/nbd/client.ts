@@ -3,9 +3,13 @@
  * may be in flight; replies are matched to requests by handle, so a server
  * that answers out of order is fine. A server error rejects that request with
  * an NbdRequestError naming the errno; a connection that closes rejects every
- * request still in flight (and every later one).
+ * request still in flight (and every later one). A server that stops
+ * answering fails the connection with NbdTimeoutError once the oldest
+ * request (or the handshake) has waited `timeoutMs`; one timer runs only
+ * while requests are in flight, so an idle connection costs nothing.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { CMD, CMDF, ERR, FLAG_FIXED_NEWSTYLE, FLAG_NO_ZEROES, IHAVEOPT, INFO, NBDMAGIC, OPT, REP, REPLY_MAGIC, REQUEST_MAGIC, SIMPLE_REPLY_MAGIC, TF } from './constants.js';
 import { ProtocolError } from './handshake.js';
 import { ConnectionClosed, FrameReader } from './reader.js';
@@ -39,9 +43,40 @@ export class NbdRequestError extends Error {
   }
 }
 
+/** The server did not answer within the client's timeout: the connection is given up. */
+export class NbdTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NbdTimeoutError';
+  }
+}
+
+/** A client option or argument that cannot be used. */
+export class NbdUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NbdUsageError';
+  }
+}
+
+export interface NbdClientOptions {
+  /**
+   * Milliseconds the handshake, or the oldest request in flight, may wait for
+   * the server before the connection fails with NbdTimeoutError (every request
+   * in flight and every later one is rejected with it). 0: wait forever.
+   * Default DEFAULT_NBD_TIMEOUT_MS.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The default client timeout: 30 s, as the Linux nbd driver's. */
+export const DEFAULT_NBD_TIMEOUT_MS = 30_000;
+
 interface Pending {
   readonly cmd: number;
   readonly offset: number;
+  /** performance.now() when it was sent. */
+  readonly sentAt: number;
   /** Where read payload lands (reads only). */
   readonly into: readonly Uint8Array[] | null;
   resolve(): void;
@@ -56,16 +91,37 @@ function header(magic: bigint, opt: number, len: number): Buffer {
   return b;
 }
 
-function openSocket(addr: NbdAddress): Promise<Socket> {
+function openSocket(addr: NbdAddress): Socket {
+  const s = 'path' in addr ? netConnect(addr.path) : netConnect(addr.port, addr.host);
+  s.setNoDelay(true);
+  return s;
+}
+
+function connected(s: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = 'path' in addr ? netConnect(addr.path) : netConnect(addr.port, addr.host);
     s.once('connect', () => {
       s.removeListener('error', reject);
-      s.setNoDelay(true);
-      resolve(s);
+      resolve();
     });
     s.once('error', reject);
   });
+}
+
+/** Rejects with NbdTimeoutError (and destroys the socket) if `work` has not settled within `ms`. */
+async function bounded<T>(work: Promise<T>, sock: Socket, ms: number, what: string): Promise<T> {
+  if (!ms) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      sock.destroy();
+      reject(new NbdTimeoutError(`${what}: no answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Fixed-newstyle handshake up to an NBD_OPT_GO acknowledgement. */
@@ -128,24 +184,33 @@ export class NbdClient {
   private nextHandle = 1n;
   private failed: Error | null = null;
   private closing = false;
+  /** Armed only while requests are in flight: fires when the oldest may have waited too long. */
+  private timer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly sock: Socket,
     private readonly rd: FrameReader,
     readonly info: NbdExport,
     readonly label: string,
+    private readonly timeoutMs: number,
   ) {
     void this.replyLoop();
   }
 
-  /** Connects, negotiates `exportName` with NBD_OPT_GO and enters transmission. */
-  static async connect(addr: NbdAddress, exportName = ''): Promise<NbdClient> {
-    const sock = await openSocket(addr);
+  /**
+   * Connects, negotiates `exportName` with NBD_OPT_GO and enters transmission.
+   * @throws NbdUsageError for a bad timeout; NbdTimeoutError when the server does not finish the handshake within it;
+   *   ProtocolError when it refuses the export or is not an NBD server; the socket's error when unreachable.
+   */
+  static async connect(addr: NbdAddress, exportName = '', opts: NbdClientOptions = {}): Promise<NbdClient> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_NBD_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new NbdUsageError(`timeoutMs must be a non-negative number of milliseconds, not ${timeoutMs}`);
+    const where = 'path' in addr ? `unix:${addr.path}` : `${addr.host}:${addr.port}`;
+    const sock = openSocket(addr);
     const rd = new FrameReader(sock);
     try {
-      const info = await handshake(sock, rd, exportName);
-      const where = 'path' in addr ? `unix:${addr.path}` : `${addr.host}:${addr.port}`;
-      return new NbdClient(sock, rd, info, `${where}/${exportName}`);
+      const info = await bounded(connected(sock).then(() => handshake(sock, rd, exportName)), sock, timeoutMs, `${where}: connect and handshake`);
+      return new NbdClient(sock, rd, info, `${where}/${exportName}`, timeoutMs);
     } catch (err) {
       sock.destroy();
       throw err;
@@ -211,7 +276,8 @@ export class NbdClient {
     }
     const handle = this.nextHandle++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(handle, { cmd, offset, into, resolve, reject });
+      this.pending.set(handle, { cmd, offset, sentAt: performance.now(), into, resolve, reject });
+      this.arm();
       const hdr = this.frame(cmd, flags, handle, offset, len);
       if (data) {
         this.sock.cork();
@@ -233,7 +299,7 @@ export class NbdClient {
         const p = this.pending.get(handle);
         if (!p) throw new ProtocolError(`${this.label}: reply for unknown handle ${handle}`);
         if (errno !== 0) {
-          this.pending.delete(handle);
+          this.settled(handle);
           const name = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
           const what = ['read', 'write', 'disc', 'flush'][p.cmd] ?? `command ${p.cmd}`;
           p.reject(new NbdRequestError(errno, name, `${this.label}: ${what} at byte ${p.offset} failed: ${name}`));
@@ -242,7 +308,7 @@ export class NbdClient {
         // A simple read reply carries its payload only on success (no structured replies were negotiated).
         // The request stays in `pending` until its payload is in, so a connection lost mid-payload rejects it too.
         if (p.into) for (const b of p.into) if (b.length) (await this.rd.read(b.length)).copy(Buffer.from(b.buffer, b.byteOffset, b.length));
-        this.pending.delete(handle);
+        this.settled(handle);
         p.resolve();
       }
     } catch (err) {
@@ -252,7 +318,36 @@ export class NbdClient {
     }
   }
 
+  private settled(handle: bigint): void {
+    this.pending.delete(handle);
+    if (this.pending.size === 0 && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Arms the timer for the oldest request in flight (Map order is send order), unless one is armed. */
+  private arm(): void {
+    if (this.timer || !this.timeoutMs || this.failed) return;
+    const oldest = this.pending.values().next();
+    if (oldest.done) return;
+    const wait = Math.max(0, oldest.value.sentAt + this.timeoutMs - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const first = this.pending.values().next();
+      if (first.done) return;
+      if (performance.now() - first.value.sentAt < this.timeoutMs) return this.arm();
+      const what = ['read', 'write', 'disc', 'flush'][first.value.cmd] ?? `command ${first.value.cmd}`;
+      this.fail(new NbdTimeoutError(`${this.label}: ${what} at byte ${first.value.offset} had no answer within ${this.timeoutMs} ms; connection given up`));
+      this.sock.destroy();
+    }, wait);
+  }
+
   private fail(err: Error): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.failed ??= err;
     const all = [...this.pending.values()];
     this.pending.clear();

@@ -3,5 +3,5 @@ export { NbdServer, type NbdServerOptions, type ListenAddress } from './server.j
 export { TargetError, type BlockTarget } from './target.js';
 export { ProtocolError, type ExportInfo, type Session } from './handshake.js';
 export { BASE_ALLOCATION } from './meta_context.js';
-export { NbdClient, NbdRequestError, type NbdAddress, type NbdExport } from './client.js';
+export { NbdClient, NbdRequestError, NbdTimeoutError, NbdUsageError, DEFAULT_NBD_TIMEOUT_MS, type NbdAddress, type NbdExport, type NbdClientOptions } from './client.js';
 export { ConnectionClosed } from './reader.js';

@@ -7,6 +7,7 @@ export * from './superblock.js';
 export { Algorithm, Layout, layoutName, parseLayout, parityDisks, validateGeometry, type Geometry, type RowMap } from './layout.js';
 export { FileMember, MemoryMember, QueueDepth, type Member, type FileMemberOptions, type MemoryFaults } from './member.js';
 export { NbdMember, NbdUriError, isNbdUri, parseNbdUri, NBD_DEFAULT_PORT, type NbdMemberOptions } from './nbd_member.js';
+export { NbdTimeoutError, NbdRequestError } from '../nbd/index.js';
 export { defaultRaidOps, type RaidOps } from './ops.js';
 export { DEFAULT_MERGE_BYTES, MemberQueue, type MemberQueueOptions, type MemberQueueStats } from './member_queue.js';
 export { RaidArray, type RaidArrayOptions } from './array.js';

@@ -4,7 +4,7 @@
  * `nbd+unix:///EXPORT?socket=PATH`. Server errors reject the request, so the
  * array marks the member faulty exactly as for a failing file.
  */
-import { NbdClient, type NbdAddress } from '../nbd/index.js';
+import { DEFAULT_NBD_TIMEOUT_MS, NbdClient, type NbdAddress } from '../nbd/index.js';
 import { RaidUsageError } from './errors.js';
 import { QueueDepth, type Member } from './member.js';
 
@@ -57,6 +57,12 @@ export interface NbdMemberOptions {
   readonly readonly?: boolean;
   /** Requests in flight at once on this member (default 16). */
   readonly queueDepth?: number;
+  /**
+   * Milliseconds the server may leave the connection's oldest request (or the
+   * handshake) unanswered before the member fails with NbdTimeoutError (the
+   * array marks it faulty, as for an I/O error). 0: wait forever. Default 30 s.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** A RAID member over an NBD connection. */
@@ -71,10 +77,18 @@ export class NbdMember implements Member {
     this.queue = new QueueDepth(depth);
   }
 
-  /** Connects to the export a URI names. */
+  /**
+   * Connects to the export a URI names.
+   * @throws NbdUriError (the URI), RaidUsageError (a bad timeout, a read-only export opened for writing),
+   *   NbdTimeoutError (no handshake within the timeout), ProtocolError (export refused), the socket's error.
+   */
   static async open(uri: string, opts: NbdMemberOptions = {}): Promise<NbdMember> {
     const { address, exportName } = parseNbdUri(uri);
-    const client = await NbdClient.connect(address, exportName);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_NBD_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RaidUsageError(`timeoutMs must be a non-negative number of milliseconds (0: none), not ${String(timeoutMs)}`);
+    }
+    const client = await NbdClient.connect(address, exportName, { timeoutMs });
     if (client.info.readonly && !opts.readonly) {
       await client.close();
       throw new RaidUsageError(`${uri} is a read-only export; open it read-only`);

@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NbdClient, NbdRequestError } from '../../src/nbd/index.js';
-import { create, MemberIOError, NbdMember, NbdUriError, resync, scrub, type RaidArray } from '../../src/raid/index.js';
+import { FrameReader } from '../../src/nbd/reader.js';
+import { create, MemberIOError, NbdMember, NbdTimeoutError, NbdUriError, resync, scrub, type RaidArray } from '../../src/raid/index.js';
 import { BIN, cli, has, nbdkit as startNbdkit, stopAll, waitForSocket } from './peers.js';
 
 const HAS_NBDKIT = has('nbdkit');
@@ -21,6 +23,28 @@ const CHUNK = 64 * 1024;
 const peers: ChildProcess[] = [];
 const nbdkit = (dir: string, name: string, args: string[]) => startNbdkit(peers, dir, name, args);
 const stopPeers = () => stopAll(peers);
+
+/** The nbdkit pause filter's control socket: send 'p' or 'r', resolve on its upper-case echo. */
+async function pauseControl(path: string): Promise<{ send(c: 'p' | 'r'): Promise<void>; close(): void }> {
+  for (let i = 0; ; i++) {
+    const sock = await new Promise<Socket | null>((resolve) => {
+      const s = connect(path, () => resolve(s));
+      s.once('error', () => resolve(null));
+    });
+    if (sock) {
+      const rd = new FrameReader(sock);
+      return {
+        async send(c) {
+          sock.write(c);
+          assert.equal((await rd.read(1)).toString(), c.toUpperCase());
+        },
+        close: () => sock.destroy(),
+      };
+    }
+    if (i > 100) throw new Error(`no pause control socket at ${path}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function readAll(array: RaidArray): Promise<Buffer> {
   const got = new Uint8Array(array.size);
@@ -120,6 +144,59 @@ describe('NBD exports as RAID members', { concurrency: false }, () => {
       assert.ok(array.errors.length > 0 && array.errors.every((e) => e instanceof MemberIOError));
       assert.ok(array.errors.some((e) => /EIO/.test(String((e as Error & { cause?: Error }).cause?.message ?? e.message))));
       assert.ok((await readAll(array)).equals(model), 'degraded read differs from acknowledged data');
+    } finally {
+      await array.stop();
+    }
+  });
+
+  it('a member whose server stops answering (nbdkit pause filter) fails with NbdTimeoutError; the array goes on degraded', async (t) => {
+    if (!HAS_NBDKIT) return t.diagnostic('skipped: nbdkit is not installed');
+    const control = join(dir, 'pause.ctl');
+    const uris = await Promise.all(
+      [0, 1, 2].map((i) => nbdkit(dir, `p${i}`, i === 1 ? ['--filter=pause', 'memory', '8M', `pause-control=${control}`] : ['memory', '8M'])),
+    );
+    const members = await Promise.all(uris.map((u) => NbdMember.open(u, { timeoutMs: 300 })));
+    const array = await create(members, { level: 5, chunkBytes: CHUNK, ownsMembers: true, assumeClean: true, log: () => undefined });
+    const ctl = await pauseControl(control);
+    try {
+      const before = randomBytes(256 * 1024);
+      await array.write(before, 0);
+      await ctl.send('p');
+      const t0 = performance.now();
+      const after = randomBytes(512 * 1024);
+      await array.write(after, 1 << 20);
+      const took = performance.now() - t0;
+      assert.ok(took < 5000, `the write waited ${took.toFixed(0)} ms for a stuck member`);
+      assert.equal(array.slots[1]!.state, 'faulty');
+      assert.ok(array.errors.some((e) => e instanceof MemberIOError && (e as Error & { cause?: unknown }).cause instanceof NbdTimeoutError), array.errors.map(String).join('; '));
+      const back = Buffer.alloc(after.length);
+      await array.read(back, 1 << 20);
+      assert.ok(back.equals(after));
+      const first = Buffer.alloc(before.length);
+      await array.read(first, 0);
+      assert.ok(first.equals(before));
+    } finally {
+      await ctl.send('r');
+      ctl.close();
+      await array.stop();
+    }
+  });
+
+  it('a slow member (nbdkit delay filter) only slows the array: the data is right and it checks clean', async (t) => {
+    if (!HAS_NBDKIT) return t.diagnostic('skipped: nbdkit is not installed');
+    const uris = await Promise.all(
+      [0, 1, 2, 3].map((i) => nbdkit(dir, `s${i}`, i === 2 ? ['--filter=delay', 'memory', '4M', 'rdelay=20ms', 'wdelay=20ms'] : ['memory', '4M'])),
+    );
+    const members = await Promise.all(uris.map((u) => NbdMember.open(u, { timeoutMs: 5000 })));
+    const array = await create(members, { level: 6, chunkBytes: CHUNK, ownsMembers: true, assumeClean: true, log: () => undefined });
+    try {
+      const data = randomBytes(1 << 20);
+      await array.write(data, 65536);
+      const back = Buffer.alloc(data.length);
+      await array.read(back, 65536);
+      assert.ok(back.equals(data));
+      assert.equal((await scrub(array, 'check')).mismatches, 0);
+      assert.ok(array.slots.every((s) => s.state !== 'faulty'));
     } finally {
       await array.stop();
     }

@@ -18,6 +18,8 @@ export class MemoryTarget implements BlockTarget {
   readonly badRanges: Array<[number, number]> = [];
   /** Milliseconds a read or write at `offset` takes (0: the next microtask). */
   delayMs: (offset: number) => number = () => 0;
+  /** While set, every request waits for it first (a server that stops answering until the test lets go). */
+  gate: Promise<void> | null = null;
   inFlight = 0;
   maxInFlight = 0;
 
@@ -32,6 +34,7 @@ export class MemoryTarget implements BlockTarget {
     this.log.push(what);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     try {
+      if (this.gate) await this.gate;
       const ms = this.delayMs(offset);
       await (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
       body();

@@ -1,15 +1,14 @@
 /**
- * Core-private: the state one client owns — its software channel, the engine
- * channels it may offload to, the rule that picks one, and its counters.
- * The module-level API uses a default context with the software path only.
+ * Core-private: the state one client owns — its software channel, the
+ * placement that decides where its steps run (async_tx/placement.ts), and its
+ * counters. The module-level API uses a default context with the software
+ * path only.
  */
-import { DmaStatus, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
+import { DmaStatus, type Channel } from '../dmaengine/index.js';
 import { SoftwareDevice } from '../drivers/software/index.js';
 import { ClientClosedError } from '../errors.js';
+import { INLINE_ONLY, type Placement } from './placement.js';
 import type { TxDescriptor } from './submit.js';
-
-/** Picks the channel for an operation, or null for the synchronous path. */
-export type ChannelChooser = (op: HwOp, tx: TxDescriptor) => Channel | null;
 
 /** Per-operation counters. */
 export interface OpStats {
@@ -25,34 +24,19 @@ export interface OpStats {
 export class TxContext {
   readonly software = new SoftwareDevice();
   closed = false;
-  /** Chooses engines; the default keeps everything on the synchronous path. */
-  chooseChannel: ChannelChooser = () => null;
-  /**
-   * Hands a step to an engine channel (prepare, submit); false when the channel
-   * refuses it at prepare, and the step then runs inline. The scheduler wraps this.
-   */
-  submitToChannel: (chan: Channel, tx: TxDescriptor, op: HwOp) => boolean = (chan, tx, op) => {
-    const desc = chan.prepare(op, (d) => this.engineCompleted(tx, d));
-    if (desc === null) return false;
-    tx.hw = desc;
-    tx.channel = chan.name;
-    tx.cookie = chan.submit(desc);
-    this.noteQueued(chan);
-    return true;
-  };
-  /** Told how long an inline step took, for the steps that are timed (a sample). */
-  onInlineRun: (op: HwOp, ns: number) => void = () => {};
-  /** What to do when an engine reports a descriptor final (failover hooks in here). */
-  onEngineCompletion: (tx: TxDescriptor, desc: HwDescriptor) => void = (tx, desc) => {
-    tx.cookie = desc.cookie;
-    tx.complete(desc.status, desc.result, desc.error);
-  };
   /** Channels with work queued since their last doorbell. */
   private readonly unissued = new Set<Channel>();
   private readonly inFlight = new Set<TxDescriptor>();
   readonly opStats = new Map<string, OpStats>();
 
-  constructor(readonly name: string) {}
+  /**
+   * @param name how errors name the client
+   * @param placement where steps run (default: all on the synchronous path)
+   */
+  constructor(
+    readonly name: string,
+    readonly placement: Placement = INLINE_ONLY,
+  ) {}
 
   get softwareChannel(): Channel {
     return this.software.channels[0];
@@ -96,10 +80,6 @@ export class TxContext {
 
   noteQueued(chan: Channel): void {
     this.unissued.add(chan);
-  }
-
-  engineCompleted(tx: TxDescriptor, desc: HwDescriptor): void {
-    this.onEngineCompletion(tx, desc);
   }
 
   /** The doorbell: starts everything queued on every channel. */

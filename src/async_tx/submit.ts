@@ -80,6 +80,8 @@ export class TxDescriptor implements Tx {
   startWhenParentDone: (() => void) | null = null;
   /** The engine descriptor, while one runs this. */
   hw: HwDescriptor | null = null;
+  /** Where this step goes once its parent completes (set while it waits): the parent hands its mapping on. */
+  bound: { readonly chan: Channel; readonly op: HwOp } | null = null;
   /** Source bytes of the operation (for statistics). */
   bytes = 0;
   private callback: TxCallback | null;
@@ -201,7 +203,7 @@ export function beginTx(ctx: TxContext, op: string, s: CheckedSubmit): TxDescrip
 export function dispatch(ctx: TxContext, tx: TxDescriptor, op: HwOp): Tx {
   let chan: Channel | null;
   try {
-    chan = ctx.chooseChannel(op, tx);
+    chan = ctx.placement.choose(op, tx);
   } catch (err) {
     const error = err instanceof AsyncTxError ? err : new OperationError(`${tx.op}: the client's policy threw: ${String(err)}`, { cause: err });
     tx.complete(DmaStatus.Error, 0, error);
@@ -228,12 +230,14 @@ export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
   if (!chan.accepts(op)) return false;
   tx.bytes = opSourceBytes(op);
   const submitToChannel = (): void => {
+    tx.bound = null;
     // A channel may still refuse at prepare (no room to map): the step then runs inline.
-    if (!tx.ctx.submitToChannel(chan, tx, op)) runInline(tx, op);
+    if (!tx.ctx.placement.submit(chan, tx, op)) runInline(tx, op);
   };
   // A step submitted when its parent completes is issued at once (async_tx_run_dependencies):
   // the doorbell the caller rang before has already been rung, and nobody else will.
   const deferred = tx.parent !== null && tx.parent.status === DmaStatus.InProgress;
+  if (deferred) tx.bound = { chan, op };
   afterParent(tx, deferred ? () => (submitToChannel(), chan.issuePending()) : submitToChannel);
   return true;
 }
@@ -267,5 +271,5 @@ export function runInline(tx: TxDescriptor, op: HwOp): void {
   const timed = tx.bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0;
   const t0 = timed ? performance.now() : 0;
   chan.submit(desc);
-  if (timed) ctx.onInlineRun(op, (performance.now() - t0) * 1e6);
+  if (timed) ctx.placement.ranInline(op, (performance.now() - t0) * 1e6);
 }

@@ -4,6 +4,7 @@
  * order they were submitted (dmaengine's rule), reporting each one's status
  * through `complete`.
  */
+import type { Mapping, MappingDomain } from '../mem/mapping.js';
 import type { CapabilityMask } from './capability.js';
 import { DmaStatus, isComplete, nextCookie } from './cookie.js';
 import type { HwOp } from './operation.js';
@@ -22,12 +23,49 @@ export interface Device {
   readonly capabilities: CapabilityMask;
   readonly limits: DeviceLimits;
   readonly channels: readonly Channel[];
+  /** The device's own counters, as plain data, when it keeps any (a client's stats() gathers them). */
+  stats?(): DeviceStats;
   /**
    * Ends the device's channels. Work already submitted completes first where
    * the engine can finish it (the worker engine issues and drains it), or
    * completes with an error status where it cannot; never left pending.
    */
   close(): Promise<void>;
+}
+
+/**
+ * Counters of one queued channel. An engine that has no ring or no doorbell
+ * of its own (it runs at once) keeps the fields that apply and leaves the rest at 0.
+ */
+export interface ChannelStats {
+  submitted: number;
+  completed: number;
+  /** Times queued work was handed to the engine. */
+  doorbells: number;
+  /** Times the engine had to be woken from idle. */
+  wakeups: number;
+  /** Completion notices the client handled (each may reap many descriptors). */
+  notices: number;
+  /** Descriptors that found the ring full and waited (backpressure). */
+  ringFull: number;
+}
+
+/** What a fault-injecting device did to the descriptors it saw. */
+export interface FaultCounts {
+  failed: number;
+  delayed: number;
+  crashed: number;
+  passed: number;
+}
+
+/** What `Device.stats()` reports; every part is optional. */
+export interface DeviceStats {
+  /** Per channel, by channel name (a wrapping device reports its inner device's). */
+  readonly channels?: Readonly<Record<string, ChannelStats>>;
+  /** Channels started in place of ones that failed. */
+  readonly respawned?: number;
+  /** Faults injected on purpose (the fault device). */
+  readonly faults?: FaultCounts;
 }
 
 /** Called once when a descriptor reaches a final status. */
@@ -46,6 +84,11 @@ export class HwDescriptor {
     readonly op: HwOp,
     readonly channel: Channel,
     readonly onComplete: CompletionHandler,
+    /**
+     * How the engine reaches the operation's blocks, when it bounced any into
+     * its channel's domain (null: every block used in place, or no domain).
+     */
+    readonly mapping: Mapping | null = null,
   ) {}
 }
 
@@ -56,6 +99,12 @@ export abstract class Channel {
   lastComplete = 0;
   /** Descriptors submitted and not yet completed. */
   inFlight = 0;
+  /**
+   * The mapping domain the engine reaches memory through, or null when it
+   * uses every buffer in place (the software path) or maps nothing itself.
+   * Steps of one chain on channels of the same domain map once (mem/mapping.ts).
+   */
+  readonly domain: MappingDomain | null = null;
 
   constructor(
     readonly device: Device,

@@ -3,24 +3,27 @@
  * current from what completes, and fails over — an engine's failure, death,
  * unregistration or timeout re-runs the step on the next best capable device,
  * ending with the inline path, with its callback still run once, with the
- * final outcome. Core-private: createClient wires it into a TxContext's hooks.
+ * final outcome. Core-private: it is the Placement a client's TxContext is
+ * constructed with (async_tx/placement.ts).
  */
 import { performance } from 'node:perf_hooks';
-import type { TxContext } from '../async_tx/context.js';
+import { completeFromEngine, handToChannel, type Placement } from '../async_tx/placement.js';
 import { runInline, type TxDescriptor } from '../async_tx/submit.js';
 import { OperationError } from '../errors.js';
 import { DmaStatus, opSourceBytes, type Channel, type Device, type HwDescriptor, type HwOp, type HwOpKind } from '../dmaengine/index.js';
 import { CostModel } from './cost.js';
-import { autoPolicy, engineOf, INLINE, inlinePolicy, offloadPolicy, type PlacementContext, type Policy, type PolicyName } from './policy.js';
+import {
+  autoPolicy, engineOf, INLINE, inlinePolicy, offloadPolicy, PLACEMENT_DEFAULTS,
+  type PlacementContext, type Policy, type PolicyName,
+} from './policy.js';
 import { Stage } from './stage.js';
 import { CounterTable, newChannelCounters, newOpCounters, type ChannelCounters, type OpCounters } from './stats.js';
 
 export interface SchedulerOptions {
+  /** A named policy, or a function (reported as 'custom'). */
   readonly policy: PolicyName | Policy;
   /** An engine descriptor outstanding longer than this fails over (its engine is stopped first). */
   readonly timeoutMs: number;
-  /** See AutoOptions.mainThreadWeight. */
-  readonly mainThreadWeight?: number;
 }
 
 /** One descriptor out on an engine. */
@@ -41,19 +44,9 @@ export interface SchedulerStats {
   readonly model: ReturnType<CostModel['table']>;
 }
 
-/** Until a round trip is measured: a doorbell, a wake-up and a completion notice. */
-const DEFAULT_OVERHEAD_NS = 30_000;
-/**
- * How much a nanosecond of main-thread time counts against a nanosecond of
- * waiting: inline work blocks the event loop — every timer, socket and
- * callback of the process waits behind it — so it costs more than the same
- * time spent on another thread.
- */
-const DEFAULT_MAIN_THREAD_WEIGHT = 8;
-/** Main-thread ns to hand one descriptor to an engine and reap it. */
-const HANDOFF_NS = 3_000;
+const { handoffNs: HANDOFF_NS, mainThreadWeight: WEIGHT } = PLACEMENT_DEFAULTS;
 
-export class Scheduler {
+export class Scheduler implements Placement {
   readonly model = new CostModel();
   private readonly policy: Policy;
   private readonly policyName: string;
@@ -67,16 +60,13 @@ export class Scheduler {
   private readonly opCounters = new CounterTable(newOpCounters);
   private sweep: NodeJS.Timeout | null = null;
   /** The cheapest an offload can be (overhead + hand-off): smaller inline costs skip the policy. */
-  private minOffloadNs = DEFAULT_OVERHEAD_NS;
-  private readonly weight: number;
+  private minOffloadNs: number = PLACEMENT_DEFAULTS.overheadNs;
 
   constructor(
-    private readonly ctx: TxContext,
     /** The client's capable channels for an operation kind, in table order. */
     private readonly channelsFor: (kind: HwOpKind) => readonly Channel[],
     private readonly options: SchedulerOptions,
   ) {
-    this.weight = options.mainThreadWeight ?? DEFAULT_MAIN_THREAD_WEIGHT;
     if (typeof options.policy === 'function') {
       this.policy = options.policy;
       this.policyName = 'custom';
@@ -85,7 +75,7 @@ export class Scheduler {
       this.policy =
         options.policy === 'inline' ? inlinePolicy
         : options.policy === 'offload' ? offloadPolicy()
-        : autoPolicy(this.model, { mainThreadWeight: this.weight, handoffNs: () => HANDOFF_NS });
+        : autoPolicy(this.model);
     }
   }
 
@@ -97,13 +87,13 @@ export class Scheduler {
   /** Sets an engine's measured per-descriptor overhead (a doorbell round trip), ns. */
   setOverhead(engine: string, ns: number): void {
     this.model.setOverhead(engine, ns);
-    this.minOffloadNs = ns + HANDOFF_NS * this.weight;
+    this.minOffloadNs = ns + HANDOFF_NS * WEIGHT;
   }
 
   private place(op: HwOp, tx: TxDescriptor, policy: Policy): Channel | null {
     const tried = this.tried.get(tx);
     const channels = this.channelsFor(op.kind).filter(
-      (c) => c.device !== this.ctx.software && (tried === undefined || !tried.has(c.device)) && c.accepts(op),
+      (c) => c.device !== tx.ctx.software && (tried === undefined || !tried.has(c.device)) && c.accepts(op),
     );
     if (channels.length === 0) return null;
     const where: PlacementContext = {
@@ -114,18 +104,28 @@ export class Scheduler {
     return policy(op, where);
   }
 
-  /** ctx.chooseChannel: the engine for `op`, or null to run it inline. */
+  /** Placement.choose: the engine for `op`, or null to run it inline. */
   choose(op: HwOp, tx: TxDescriptor): Channel | null {
     if (this.policy === inlinePolicy) return null;
     // Fast path: when running inline costs less than the cheapest hand-off could, skip the policy.
-    if (this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + this.weight) < this.minOffloadNs) return null;
+    if (this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + WEIGHT) < this.minOffloadNs) return null;
     return this.place(op, tx, this.policy);
   }
 
-  /** ctx.submitToChannel: stages what a re-run would need, then hands the step to the engine. */
-  submit(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null = Stage.of(op)): boolean {
-    const desc = chan.prepare(op, (d) => this.ctx.engineCompleted(tx, d));
+  /** Placement.submit: stages what a re-run would need, then hands the step to the engine. */
+  submit(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
+    return this.submitStaged(chan, tx, op, Stage.of(op));
+  }
+
+  private submitStaged(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null): boolean {
+    const desc = handToChannel(chan, tx, op, () => this.track(chan, tx, op, stage));
     if (desc === null) return false;
+    this.armSweep();
+    return true;
+  }
+
+  /** Records an attempt and the channel's queue before the engine can complete it. */
+  private track(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null): void {
     const kind = op.kind;
     const bytes = opSourceBytes(op);
     const engine = engineOf(chan);
@@ -140,12 +140,6 @@ export class Scheduler {
     if (q.count > counters.queueHighWater) counters.queueHighWater = q.count;
     this.attempts.set(tx, { chan, op, kind, bytes, estNs, submittedMs: now, stage });
     this.ranOn.set(tx, chan);
-    tx.hw = desc;
-    tx.channel = chan.name;
-    tx.cookie = chan.submit(desc);
-    this.ctx.noteQueued(chan);
-    this.armSweep();
-    return true;
   }
 
   private settle(a: Attempt): number {
@@ -160,8 +154,8 @@ export class Scheduler {
     return serviceMs;
   }
 
-  /** ctx.onEngineCompletion: observe, then complete — or fail over. */
-  completed(tx: TxDescriptor, desc: HwDescriptor, complete: (tx: TxDescriptor, desc: HwDescriptor) => void): void {
+  /** Placement.completed: observe, then complete — or fail over. */
+  completed(tx: TxDescriptor, desc: HwDescriptor): void {
     const a = this.attempts.get(tx);
     // A late result of an attempt already abandoned (timed out, re-run elsewhere) is dropped.
     if (a === undefined || tx.hw !== desc) return;
@@ -178,7 +172,7 @@ export class Scheduler {
     const engine = engineOf(a.chan);
     const observedNs = desc.serviceNs > 0 ? desc.serviceNs : serviceMs * 1e6;
     this.model.observe(engine, a.kind, a.bytes, observedNs);
-    complete(tx, desc);
+    completeFromEngine(tx, desc);
   }
 
   /** Runs a failed step again: on the next best engine not yet tried, else inline. */
@@ -191,7 +185,7 @@ export class Scheduler {
     tx.hw = null;
     a.stage?.restore();
     const next = this.place(a.op, tx, offloadPolicy());
-    if (next !== null && this.submit(next, tx, a.op, a.stage)) {
+    if (next !== null && this.submitStaged(next, tx, a.op, a.stage)) {
       next.issuePending();
       return;
     }
@@ -199,8 +193,8 @@ export class Scheduler {
     runInline(tx, a.op);
   }
 
-  /** ctx.onInlineRun: the synchronous path timed a step. */
-  inlineRan(op: HwOp, ns: number): void {
+  /** Placement.ranInline: the synchronous path timed a step. */
+  ranInline(op: HwOp, ns: number): void {
     this.model.observe(INLINE, op.kind, opSourceBytes(op), ns);
   }
 

@@ -42,7 +42,7 @@ describe('regressions: createClient', () => {
   });
 
   it('regression: a custom policy returning a channel it was offered still works', async () => {
-    const c = createClient({ workers: 1, policy: (_op, chans) => chans[0] ?? null });
+    const c = createClient({ workers: 1, policy: (_op, where) => where.channels[0] ?? null });
     const dest = new Uint8Array(64);
     const tx = c.asyncMemset(dest, 9, 0, 64);
     await c.waitForAsyncTx(tx);

@@ -9,15 +9,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import * as sync from '../../src/index.js';
-import { createClient, DmaStatus, leastLoaded, type AsyncTxClient, type ChannelPolicy, type Tx } from '../../src/index.js';
+import { createClient, DmaStatus, type AsyncTxClient, type Policy, type Tx } from '../../src/index.js';
+import { offloadPolicy } from '../../src/sched/policy.js';
 import { apply, clonePool, KINDS, makePool, randomSpec, Rng, type Spec } from './opgen.js';
 
 /** Places each operation where `place` says: 'sw' inline, or a worker index. */
-function scripted(place: () => 'sw' | number): ChannelPolicy {
-  return (op, chans) => {
-    const where = place();
-    if (where === 'sw') return null;
-    return chans.find((c) => c.name === `worker/${where}` && c.accepts(op)) ?? leastLoaded(op, chans);
+function scripted(place: () => 'sw' | number): Policy {
+  const leastLoaded = offloadPolicy();
+  return (op, where) => {
+    const to = place();
+    if (to === 'sw') return null;
+    return where.channels.find((c) => c.name === `worker/${to}`) ?? leastLoaded(op, where);
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import {
   Channel, DmaStatus, HwDescriptor, InvalidArgumentError, opOutputs, OperationError,
-  seededRandom, type CompletionHandler, type Device, type HwOp, type HwOpKind,
+  seededRandom, type CompletionHandler, type Device, type DeviceStats, type FaultCounts, type HwOp, type HwOpKind,
 } from '../../provider.js';
 
 export type FaultAction = 'fail' | 'delay' | 'crash';
@@ -46,12 +46,7 @@ export class InjectedFaultError extends OperationError {
 /** Seeded, so a run's faults replay. */
 const generator = seededRandom;
 
-export interface FaultCounts {
-  failed: number;
-  delayed: number;
-  crashed: number;
-  passed: number;
-}
+export type { FaultCounts };
 
 class FaultDescriptor extends HwDescriptor {
   inner: HwDescriptor | null = null;
@@ -207,6 +202,11 @@ export class FaultDevice implements Device {
     else if (action === 'delay') this.counts.delayed++;
     else this.counts.passed++;
     return { action, delayMs: lo + span * (hi - lo) };
+  }
+
+  /** The inner device's counters, with what this device injected. */
+  stats(): DeviceStats {
+    return { ...this.inner.stats?.(), faults: { ...this.counts } };
   }
 
   close(): Promise<void> {

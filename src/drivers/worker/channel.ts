@@ -11,7 +11,7 @@
 import type { Worker } from 'node:worker_threads';
 import {
   Channel, DmaStatus, HwDescriptor, kernels, OperationError,
-  type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
+  type ChannelStats, type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
 import { Encoded } from './encode.js';
 import { MAX_BLOCKS, RING_LAYOUT_VERSION } from './protocol.js';
@@ -32,19 +32,12 @@ export interface WorkerChannelOptions {
   readonly spinUs: number;
 }
 
-/** Counters of one channel. */
-export interface WorkerChannelStats {
-  submitted: number;
-  completed: number;
-  /** Times the head was published to the worker. */
-  doorbells: number;
-  /** Times the worker had to be woken from its park. */
-  wakeups: number;
-  /** Completion notices the client handled (each may reap many descriptors). */
-  notices: number;
-  /** Descriptors that found the ring full and waited in the overflow queue (backpressure). */
-  ringFull: number;
-}
+/**
+ * Counters of one channel (the provider API's ChannelStats): doorbells count
+ * publications of the head to the worker, wakeups the times it had to be woken
+ * from its park, ringFull the descriptors that waited in the overflow queue.
+ */
+export type WorkerChannelStats = ChannelStats;
 
 /** A descriptor with its slot image and mapping, made by prepare. */
 class WorkerDescriptor extends HwDescriptor {
@@ -54,9 +47,9 @@ class WorkerDescriptor extends HwDescriptor {
     onComplete: CompletionHandler,
     readonly enc: Encoded,
     /** null: every block is used in place. */
-    readonly mapping: Mapping | null,
+    mapping: Mapping | null,
   ) {
-    super(op, chan, onComplete);
+    super(op, chan, onComplete, mapping);
   }
 }
 
@@ -87,7 +80,7 @@ export class WorkerChannel extends Channel {
     device: Device,
     index: number,
     /** The mapping domain (the arena's) the channel maps blocks into. */
-    readonly domain: MappingDomain,
+    override readonly domain: MappingDomain,
     scratch: Uint8Array,
     private readonly opts: WorkerChannelOptions,
     private readonly onFailure: (chan: WorkerChannel, error: Error) => void,
@@ -114,11 +107,6 @@ export class WorkerChannel extends Channel {
         resolve();
       });
     });
-  }
-
-  /** The mapping of a descriptor this kind of channel prepared (null for any other). */
-  static mappingOf(desc: HwDescriptor): Mapping | null {
-    return desc instanceof WorkerDescriptor ? desc.mapping : null;
   }
 
   /** Why the channel stopped, or null while it runs. */

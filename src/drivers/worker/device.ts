@@ -6,9 +6,9 @@
  */
 import {
   arena as defaultArena, arenaDomain, Capability, InvalidArgumentError, MIN_SCRATCH_BYTES, OperationError,
-  type Arena, type Device, type DeviceLimits, type MappingDomain,
+  type Arena, type Device, type DeviceLimits, type DeviceStats, type MappingDomain,
 } from '../../provider.js';
-import { WorkerChannel, type WorkerChannelOptions, type WorkerChannelStats } from './channel.js';
+import { WorkerChannel, type WorkerChannelOptions } from './channel.js';
 import { MAX_BLOCKS } from './protocol.js';
 
 export interface WorkerDeviceOptions extends Partial<WorkerChannelOptions> {
@@ -90,9 +90,9 @@ export class WorkerDevice implements Device {
     return next;
   }
 
-  /** Counters per channel. */
-  stats(): Record<string, WorkerChannelStats> {
-    return Object.fromEntries(this.channels.map((c) => [c.name, { ...c.stats }]));
+  /** Counters per channel, and how many threads were respawned. */
+  stats(): DeviceStats {
+    return { channels: Object.fromEntries(this.channels.map((c) => [c.name, { ...c.stats }])), respawned: this.respawned };
   }
 
   /**

@@ -73,3 +73,20 @@ export class DependencyFailedError extends AsyncTxError {
     super('ASYNCTX_ERR_DEPENDENCY_FAILED', message, options);
   }
 }
+
+/**
+ * A transfer between memory and an I/O target failed: the target's fault, not
+ * an engine's, so it is final (not re-run on another engine). `target` is the
+ * IoTarget that failed, `systemCode` the system error's code (EIO, ENOSPC…)
+ * when there was one.
+ */
+export class IoError extends AsyncTxError {
+  constructor(
+    message: string,
+    readonly target: { readonly name: string },
+    readonly systemCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super('ASYNCTX_ERR_IO', message, options);
+  }
+}

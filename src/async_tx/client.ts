@@ -3,11 +3,12 @@
  * use a default client that has only the software path; `createClient` makes
  * one that owns engines and is closed with `close()`.
  */
-import { DmaStatus } from '../dmaengine/index.js';
+import { DmaStatus, type IoTarget } from '../dmaengine/index.js';
 import { DependencyMisuseError, InvalidArgumentError } from '../errors.js';
 import { TxContext, type OpStats } from './context.js';
 import { memcpy } from './memcpy.js';
 import { memset } from './memset.js';
+import { ioRead, ioWrite } from './io.js';
 import { genSyndrome, syndromeVal, type PqBlocks } from './pq.js';
 import { raid6DatapRecov, raid6TwoDataRecov } from './raid6_recov.js';
 import { TxDescriptor, type SubmitCtl, type Tx } from './submit.js';
@@ -26,6 +27,10 @@ export interface AsyncTxOps {
   asyncRaid6DatapRecov(blocks: PqBlocks, faila: number, offset: Offsets, len: number, submit?: SubmitCtl): Tx;
   asyncRaid6TwoDataRecov(blocks: PqBlocks, faila: number, failb: number, offset: Offsets, len: number, submit?: SubmitCtl): Tx;
   asyncTriggerCallback(submit?: SubmitCtl): Tx;
+  /** Reads `len` bytes at positions[i] of targets[i] into buffers[i][offset…] (never synchronous). */
+  asyncIoRead(buffers: readonly Uint8Array[], targets: readonly IoTarget[], positions: readonly number[], offset: Offsets, len: number, submit?: SubmitCtl): Tx;
+  /** Writes buffers[i][offset…offset+len) at positions[i] of targets[i] (never synchronous). */
+  asyncIoWrite(buffers: readonly Uint8Array[], targets: readonly IoTarget[], positions: readonly number[], offset: Offsets, len: number, submit?: SubmitCtl): Tx;
   /** Rings every channel's doorbell: queued operations start. */
   asyncTxIssuePendingAll(): void;
   /** Acknowledges a descriptor: it will not be used as a parent. */
@@ -61,6 +66,8 @@ export function bindOps(ctx: TxContext): AsyncTxOps {
     asyncRaid6DatapRecov: (blocks, faila, offset, len, submit) => raid6DatapRecov(ctx, blocks, faila, offset, len, submit),
     asyncRaid6TwoDataRecov: (blocks, faila, failb, offset, len, submit) => raid6TwoDataRecov(ctx, blocks, faila, failb, offset, len, submit),
     asyncTriggerCallback: (submit) => triggerCallback(ctx, submit),
+    asyncIoRead: (buffers, targets, positions, offset, len, submit) => ioRead(ctx, buffers, targets, positions, offset, len, submit),
+    asyncIoWrite: (buffers, targets, positions, offset, len, submit) => ioWrite(ctx, buffers, targets, positions, offset, len, submit),
     asyncTxIssuePendingAll: () => ctx.issuePendingAll(),
     asyncTxAck: (tx) => {
       ownDescriptor(ctx, 'asyncTxAck', tx).acked = true;

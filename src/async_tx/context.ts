@@ -5,6 +5,7 @@
  * path only.
  */
 import { DmaStatus, type Channel } from '../dmaengine/index.js';
+import { HostIoDevice } from '../drivers/host_io/index.js';
 import { SoftwareDevice } from '../drivers/software/index.js';
 import { ClientClosedError } from '../errors.js';
 import { INLINE_ONLY, type Placement } from './placement.js';
@@ -23,6 +24,8 @@ export interface OpStats {
 
 export class TxContext {
   readonly software = new SoftwareDevice();
+  /** The main thread's path for I/O steps, as `software` is for kernels. */
+  readonly hostIo = new HostIoDevice();
   closed = false;
   /** Channels with work queued since their last doorbell. */
   private readonly unissued = new Set<Channel>();
@@ -40,6 +43,10 @@ export class TxContext {
 
   get softwareChannel(): Channel {
     return this.software.channels[0];
+  }
+
+  get hostIoChannel(): Channel {
+    return this.hostIo.channels[0];
   }
 
   assertOpen(fn: string): void {
@@ -74,7 +81,7 @@ export class TxContext {
       return;
     }
     s.bytes += tx.bytes;
-    if (tx.channel === this.softwareChannel.name || tx.channel === '') s.inline++;
+    if (tx.channel === this.softwareChannel.name || tx.channel === this.hostIoChannel.name || tx.channel === '') s.inline++;
     else s.offloaded++;
   }
 

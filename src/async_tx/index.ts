@@ -11,6 +11,9 @@ export { DmaStatus, isComplete } from '../dmaengine/cookie.js';
 export type { Offsets } from './validate.js';
 export type { PqBlocks } from './pq.js';
 export { PQ_MAX_BLOCKS, PQ_MIN_BLOCKS } from './pq.js';
+export { IO_MAX_TRANSFERS } from './io.js';
+export { fdTarget } from './fd_target.js';
+export type { IoTarget } from '../dmaengine/operation.js';
 export type { AsyncTxOps, ClientStats } from './client.js';
 /**
  * Blocks in the shared arena (the engines' memory): every engine uses them in
@@ -31,6 +34,8 @@ export const {
   asyncRaid6DatapRecov,
   asyncRaid6TwoDataRecov,
   asyncTriggerCallback,
+  asyncIoRead,
+  asyncIoWrite,
   asyncTxIssuePendingAll,
   asyncTxAck,
   waitForAsyncTx,

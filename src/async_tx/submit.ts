@@ -9,7 +9,7 @@
  * - using a descriptor as `depend` acknowledges it; an acknowledged parent cannot take a child.
  */
 import { performance } from 'node:perf_hooks';
-import { DmaStatus, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
+import { DmaStatus, isIoOp, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
 import { AsyncTxError, DependencyFailedError, DependencyMisuseError, InvalidArgumentError, OperationError, UnknownFlagError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { describe } from './validate.js';
@@ -256,11 +256,16 @@ const INLINE_TIME_ALWAYS = 65536;
 let inlineCount = 0;
 
 /**
- * Runs a step on the software channel now; it completes before this returns.
+ * Runs a step on the software channel now; it completes before this returns
+ * (an I/O step starts on the host I/O channel and completes when its transfers do).
  * Also the last resort of failover, which is why it is exported (core-private).
  */
 export function runInline(tx: TxDescriptor, op: HwOp): void {
   const ctx = tx.ctx;
+  if (isIoOp(op)) {
+    startHostIo(tx, op);
+    return;
+  }
   const chan = ctx.softwareChannel;
   const desc = chan.prepare(op, (d) => {
     tx.cookie = d.cookie;
@@ -272,4 +277,16 @@ export function runInline(tx: TxDescriptor, op: HwOp): void {
   const t0 = timed ? performance.now() : 0;
   chan.submit(desc);
   if (timed) ctx.placement.ranInline(op, (performance.now() - t0) * 1e6);
+}
+
+/** The main thread's I/O path: the transfers start now, the step completes when they end. */
+function startHostIo(tx: TxDescriptor, op: HwOp): void {
+  const chan = tx.ctx.hostIoChannel;
+  const desc = chan.prepare(op, (d) => {
+    tx.cookie = d.cookie;
+    tx.complete(d.status, d.result, d.error);
+  })!;
+  tx.channel = chan.name;
+  tx.hw = desc;
+  chan.submit(desc);
 }

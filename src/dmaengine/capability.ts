@@ -7,10 +7,15 @@ export const Capability = {
   Pq: 1 << 4,
   PqVal: 1 << 5,
   Interrupt: 1 << 6,
+  /** Transfers between memory and I/O targets (io_read, io_write): dmaengine's slave transfers. */
+  Io: 1 << 7,
 } as const;
 export type CapabilityMask = number;
 
 export const ALL_CAPABILITIES: CapabilityMask = Object.values(Capability).reduce((a, b) => a | b, 0);
+
+/** Every capability a kernel provides: what runs on the calling thread (all but I/O). */
+export const KERNEL_CAPABILITIES: CapabilityMask = ALL_CAPABILITIES & ~Capability.Io;
 
 /** Names of the capabilities set in a mask, for display. */
 export function capabilityNames(mask: CapabilityMask): string[] {

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { completeFromEngine, handToChannel, type Placement } from '../async_tx/placement.js';
 import { runInline, type TxDescriptor } from '../async_tx/submit.js';
-import { OperationError } from '../errors.js';
+import { IoError, OperationError } from '../errors.js';
 import { DmaStatus, opSourceBytes, type Channel, type Device, type HwDescriptor, type HwOp, type HwOpKind } from '../dmaengine/index.js';
 import { CostModel } from './cost.js';
 import {
@@ -164,7 +164,9 @@ export class Scheduler implements Placement {
     const counters = this.channelCounters.get(a.chan.name);
     if (desc.status === DmaStatus.Error) {
       counters.errors++;
-      this.failover(tx, a);
+      // The target failed, not the engine: running the transfer elsewhere would only repeat it.
+      if (desc.error instanceof IoError) complete(tx, desc);
+      else this.failover(tx, a);
       return;
     }
     counters.ops++;

@@ -5,9 +5,10 @@
  */
 import {
   activeKernels,
-  ALL_CAPABILITIES,
   Channel,
   DmaStatus,
+  isIoOp,
+  KERNEL_CAPABILITIES,
   OperationError,
   runOp,
   type Device,
@@ -16,8 +17,9 @@ import {
 } from '../../provider.js';
 
 export class SoftwareChannel extends Channel {
-  accepts(_op: HwOp): boolean {
-    return true;
+  /** Every kernel operation; I/O goes to the host I/O device. */
+  accepts(op: HwOp): boolean {
+    return !isIoOp(op);
   }
 
   /** Runs at once: the software path has no queue to wait in. */
@@ -38,7 +40,7 @@ export class SoftwareChannel extends Channel {
 
 export class SoftwareDevice implements Device {
   readonly name = 'software';
-  readonly capabilities = ALL_CAPABILITIES;
+  readonly capabilities = KERNEL_CAPABILITIES;
   readonly limits = { maxSources: 255, alignment: 1 };
   readonly channels: readonly SoftwareChannel[];
   constructor() {

@@ -10,11 +10,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import {
-  Channel, DmaStatus, HwDescriptor, kernels, OperationError,
+  Channel, DmaStatus, HwDescriptor, IoError, isIoOp, kernels, OperationError,
   type ChannelStats, type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
 import { Encoded } from './encode.js';
-import { MAX_BLOCKS, RING_LAYOUT_VERSION } from './protocol.js';
+import { IO_ERROR_CODE, MAX_BLOCKS, MAX_IO_TRANSFERS, RING_LAYOUT_VERSION } from './protocol.js';
 import { MainRing } from './ring.js';
 import { spawnWorker } from './thread.js';
 
@@ -121,6 +121,8 @@ export class WorkerChannel extends Channel {
       case 'xor': return op.srcs.length + 1 <= MAX_BLOCKS;
       case 'xor_val': return op.srcs.length <= MAX_BLOCKS;
       case 'pq': case 'pq_val': case 'raid6_2data': case 'raid6_datap': return op.data.length + 2 <= MAX_BLOCKS;
+      // I/O only when this thread can reach every target: through its file descriptor.
+      case 'io_read': case 'io_write': return op.blocks.length <= MAX_IO_TRANSFERS && op.targets.every((t) => t.fd !== null);
       default: return true;
     }
   }
@@ -217,9 +219,22 @@ export class WorkerChannel extends Channel {
         d.serviceNs = ring.serviceNs(n);
         this.finish(d, DmaStatus.Complete, ring.result(n));
       } else {
-        this.finish(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${d.op.kind} failed in the worker: ${ring.errorText(n)}`));
+        this.finish(d, DmaStatus.Error, 0, this.slotError(d.op, n));
       }
     }
+  }
+
+  /** The error of failed slot `n`: an IoError naming the target for I/O that failed, else an OperationError. */
+  private slotError(op: HwOp, n: number): Error {
+    const text = this.ring.errorText(n);
+    const code = IO_ERROR_CODE.exec(text);
+    if (isIoOp(op)) {
+      const target = op.targets[this.ring.failedTransfer(n)] ?? op.targets[0]!;
+      const verb = op.kind === 'io_read' ? 'read from' : 'write to';
+      const message = code === null ? text : text.slice(code[0].length);
+      return new IoError(`${verb} ${target.name} failed (on ${this.name}): ${message}`, target, code?.[1]);
+    }
+    return new OperationError(`${this.name}: ${op.kind} failed in the worker: ${text}`);
   }
 
   /** Moves waiting descriptors into freed slots; publishes those already issued. */

@@ -33,7 +33,7 @@ export const WORKER_DEFAULTS: WorkerChannelOptions = { capacity: 256, batch: 16,
 export class WorkerDevice implements Device {
   readonly name: string;
   readonly capabilities =
-    Capability.Memcpy | Capability.Memset | Capability.Xor | Capability.XorVal | Capability.Pq | Capability.PqVal | Capability.Interrupt;
+    Capability.Memcpy | Capability.Memset | Capability.Xor | Capability.XorVal | Capability.Pq | Capability.PqVal | Capability.Interrupt | Capability.Io;
   /** A descriptor's block list holds dest + 255 sources, or 253 data slots + P + Q. */
   readonly limits: DeviceLimits = { maxSources: MAX_BLOCKS - 1, alignment: 1 };
   readonly channels: readonly WorkerChannel[];

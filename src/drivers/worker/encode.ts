@@ -5,7 +5,7 @@
  * itself, by index: no list is built per descriptor.
  */
 import { opLength, ROLE_IN, ROLE_OUT, type BlockList, type HwOp } from '../../provider.js';
-import { Opcode } from './protocol.js';
+import { IO_WORDS, Opcode } from './protocol.js';
 
 const IN = ROLE_IN;
 const OUT = ROLE_OUT;
@@ -22,6 +22,8 @@ function opcodeOf(op: HwOp): number {
     case 'raid6_2data': return Opcode.Raid6TwoData;
     case 'raid6_datap': return Opcode.Raid6DataP;
     case 'interrupt': return Opcode.Interrupt;
+    case 'io_read': return Opcode.IoRead;
+    case 'io_write': return Opcode.IoWrite;
   }
 }
 
@@ -43,6 +45,7 @@ export class Encoded implements BlockList {
       case 'xor': this.count = op.srcs.length + 1; break;
       case 'xor_val': this.count = op.srcs.length; break;
       case 'interrupt': this.count = 0; break;
+      case 'io_read': case 'io_write': this.count = op.blocks.length; break;
       default: this.count = op.data.length + 2;
     }
   }
@@ -56,8 +59,26 @@ export class Encoded implements BlockList {
       case 'xor': return i === 0 ? op.dest : op.srcs[i - 1];
       case 'xor_val': return op.srcs[i];
       case 'interrupt': return null;
+      case 'io_read': case 'io_write': return op.blocks[i];
       default: return i < op.data.length ? op.data[i] : i === op.data.length ? op.p : op.q;
     }
+  }
+
+  /**
+   * The words an I/O descriptor carries after its block list (protocol.ts, IoRead):
+   * per transfer the target's fd and the position split at 2^32. Empty for other operations.
+   */
+  ioWords(): number[] {
+    const op = this.op;
+    if (op.kind !== 'io_read' && op.kind !== 'io_write') return [];
+    const words = new Array<number>(op.blocks.length * IO_WORDS);
+    for (let i = 0; i < op.blocks.length; i++) {
+      const pos = op.positions[i]!;
+      words[i * IO_WORDS] = op.targets[i]!.fd!;
+      words[i * IO_WORDS + 1] = pos % 0x1_0000_0000 | 0;
+      words[i * IO_WORDS + 2] = Math.floor(pos / 0x1_0000_0000);
+    }
+    return words;
   }
 
   /** Whether the step reads (ROLE_IN) and/or writes (ROLE_OUT) block `i`. */
@@ -69,6 +90,7 @@ export class Encoded implements BlockList {
         // When an xor's dest is also a source (an implied source), the mapping merges the roles.
         return i === 0 ? OUT : IN;
       case Opcode.Memset:
+      case Opcode.IoRead:
         return OUT;
       case Opcode.Pq:
         return i < n - 2 ? IN : this.arg0 !== 0 ? INOUT : OUT;

@@ -40,7 +40,7 @@
  */
 
 /** Bump when the layout or a rule below changes. */
-export const RING_LAYOUT_VERSION = 3;
+export const RING_LAYOUT_VERSION = 4;
 
 // Header words.
 /** RING_LAYOUT_VERSION, written first by the main thread. */
@@ -93,7 +93,7 @@ export const S_LEN = 2;
 export const S_NBLOCKS = 3;
 /** Per-op argument: memset value, pq rmw (0/1), faila. */
 export const S_ARG0 = 4;
-/** Per-op argument: failb. */
+/** Per-op argument: failb. On an I/O error the worker writes the failed transfer's index here. */
 export const S_ARG1 = 5;
 /** Written by the worker: a SlotStatus. */
 export const S_STATUS = 6;
@@ -125,6 +125,8 @@ export const NULL_BLOCK = 0xffffffff;
  *   Raid6TwoData data…, P, Q         (ARG0 = faila, ARG1 = failb)
  *   Raid6DataP data…, P, Q           (ARG0 = faila)
  *   Interrupt  (none)
+ *   IoRead     dest…                 then, from S_BLOCKS + count, IO_WORDS per transfer: fd,
+ *   IoWrite    src…                  position low 32 bits, position high bits (≤ 2^53)
  */
 export const Opcode = {
   Memcpy: 1,
@@ -136,7 +138,19 @@ export const Opcode = {
   Raid6TwoData: 7,
   Raid6DataP: 8,
   Interrupt: 9,
+  IoRead: 10,
+  IoWrite: 11,
 } as const;
+
+/** Words per I/O transfer after the block list: fd, position low, position high. */
+export const IO_WORDS = 3;
+/** Most transfers in one I/O descriptor: its blocks and their IO_WORDS fit the block area. */
+export const MAX_IO_TRANSFERS = Math.floor(MAX_BLOCKS / (1 + IO_WORDS));
+/**
+ * On an I/O error the worker's message starts with the system error code in brackets
+ * ("[EIO] …"), so the main side can give the error its `code` back.
+ */
+export const IO_ERROR_CODE = /^\[([A-Z0-9_]+)\] /;
 
 /** S_STATUS values. */
 export const SlotStatus = {

@@ -8,7 +8,7 @@ import type { Encoded } from './encode.js';
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
   NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS,
-  S_STATUS, slotBase, SlotStatus,
+  S_STATUS, slotBase, SlotStatus, Opcode,
 } from './protocol.js';
 
 export class MainRing {
@@ -74,6 +74,10 @@ export class MainRing {
     } else {
       for (let i = 0; i < offsets.length; i++) r[base + S_BLOCKS + i] = offsets[i] < 0 ? NULL_BLOCK : offsets[i];
     }
+    if (enc.opcode === Opcode.IoRead || enc.opcode === Opcode.IoWrite) {
+      const words = enc.ioWords();
+      for (let i = 0; i < words.length; i++) r[base + S_BLOCKS + enc.count + i] = words[i]!;
+    }
     this.written = (this.written + 1) | 0;
   }
 
@@ -120,6 +124,11 @@ export class MainRing {
   /** The SumCheck result of completed slot counter `n`. */
   result(n: number): number {
     return this.i32[slotBase(n, this.capacity) + S_RESULT];
+  }
+
+  /** The failed transfer's index of failed I/O slot counter `n` (protocol.ts, S_ARG1). */
+  failedTransfer(n: number): number {
+    return this.i32[slotBase(n, this.capacity) + S_ARG1];
   }
 
   /** Nanoseconds the kernel of completed slot counter `n` ran. */

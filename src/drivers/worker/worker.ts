@@ -8,13 +8,14 @@
  * Loaded from the compiled tree (dist/src/drivers/worker/worker.js) by
  * `new Worker(new URL('./worker.js', import.meta.url))`.
  */
+import { readSync, writeSync } from 'node:fs';
 import { isMainThread, workerData } from 'node:worker_threads';
 import {
   composeKernels, createWasmKernelSet, runOp, scalarKernels, type Block, type HwOp, type KernelOp, type KernelSet, type Slot,
 } from '../../provider.js';
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
-  H_STOP, H_TAIL, H_VERSION, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
+  H_STOP, H_TAIL, H_VERSION, IO_WORDS, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
   S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
 } from './protocol.js';
 
@@ -86,16 +87,55 @@ function writeError(ring: Int32Array, base: number, message: string): void {
   ring[base + S_STATUS] = SlotStatus.Error;
 }
 
+/**
+ * Runs an I/O slot's transfers in order, with positional system calls straight on the arena:
+ * the bytes never pass through the main thread. A short read is an error, as on the main path.
+ */
+function runIo(ring: Int32Array, base: number, buffer: SharedArrayBuffer, write: boolean): void {
+  const n = ring[base + S_NBLOCKS];
+  const len = ring[base + S_LEN];
+  for (let i = 0; i < n; i++) {
+    const view = new Uint8Array(buffer, ring[base + S_BLOCKS + i] >>> 0, len);
+    const w = base + S_BLOCKS + n + i * IO_WORDS;
+    const fd = ring[w];
+    const position = (ring[w + 1] >>> 0) + ring[w + 2] * 0x1_0000_0000;
+    // Named on error (protocol.ts, S_ARG1): which target failed is what the client acts on.
+    ring[base + S_ARG1] = i;
+    for (let done = 0; done < len; ) {
+      const k = write ? writeSync(fd, view, done, len - done, position + done) : readSync(fd, view, done, len - done, position + done);
+      if (k === 0) throw new Error(`short ${write ? 'write' : 'read'} at byte ${position + done} of fd ${fd}`);
+      done += k;
+    }
+  }
+}
+
+/** Runs the slot's operation; returns its SumCheck result bits. */
+function runSlotOp(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): number {
+  const op = ring[base + S_OP];
+  if (op === Opcode.IoRead || op === Opcode.IoWrite) {
+    runIo(ring, base, buffer, op === Opcode.IoWrite);
+    return 0;
+  }
+  return runOp(kernels, decode(ring, base, buffer));
+}
+
+/** An error's text for the slot: a system error keeps its code in front (protocol.ts, IO_ERROR_CODE). */
+function errorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? `[${code}] ${err.message}` : err.message;
+}
+
 /** Runs the slot at `tail`: status and result are written with plain stores, published by TAIL. */
 function runSlot(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): void {
   try {
     const t0 = performance.now();
-    const result = runOp(kernels, decode(ring, base, buffer));
+    const result = runSlotOp(ring, base, kernels, buffer);
     ring[base + S_SERVICE_NS] = Math.min(0x7fffffff, Math.round((performance.now() - t0) * 1e6));
     ring[base + S_RESULT] = result;
     ring[base + S_STATUS] = SlotStatus.Complete;
   } catch (err) {
-    writeError(ring, base, err instanceof Error ? err.message : String(err));
+    writeError(ring, base, errorMessage(err));
   }
 }
 

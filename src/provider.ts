@@ -3,7 +3,7 @@
  * Exposed as `asynctx/provider`; drivers import only this.
  */
 export * from './dmaengine/index.js';
-export { OperationError, AsyncTxError, InvalidArgumentError, IoError, OutOfRangeError } from './errors.js';
+export { OperationError, AsyncTxError, DependencyFailedError, InvalidArgumentError, IoError, OutOfRangeError } from './errors.js';
 export type { Block, Slot, KernelSet } from './kernels/types.js';
 export { activeKernels } from './kernels/index.js';
 export { composeKernels, createWasmKernelSet, kernels, MIN_SCRATCH_BYTES, scalarKernels, type KernelOp } from './kernels/index.js';

@@ -26,6 +26,12 @@ export interface Placement {
    * it at prepare, and the step then runs inline.
    */
   submit(chan: Channel, tx: TxDescriptor, op: HwOp): boolean;
+  /**
+   * Hands a step whose parent has not completed to the parent's channel at once, queued
+   * behind it (Channel.prepareAfter); false when that cannot be done, and the step then
+   * waits for its parent as usual.
+   */
+  chain(chan: Channel, tx: TxDescriptor, op: HwOp, parent: HwDescriptor): boolean;
   /** An engine reported `desc` final: complete `tx` (or run it again elsewhere). */
   completed(tx: TxDescriptor, desc: HwDescriptor): void;
   /** The synchronous path ran `op` in `ns` nanoseconds (a sample of the steps, not every one). */
@@ -33,14 +39,15 @@ export interface Placement {
 }
 
 /**
- * Prepares `op` on `chan` and submits it for `tx`; completions go to the
- * context's placement. `noting` runs between prepare and submit: bookkeeping
+ * Prepares `op` on `chan` (behind `after` when given: Channel.prepareAfter) and
+ * submits it for `tx`; completions go to the context's placement. `noting` runs between prepare and submit: bookkeeping
  * that must exist before the engine can complete the descriptor (a channel
  * may complete it inside submit). Returns the descriptor, or null when the
  * channel refused it at prepare (nothing was submitted).
  */
-export function handToChannel(chan: Channel, tx: TxDescriptor, op: HwOp, noting?: () => void): HwDescriptor | null {
-  const desc = chan.prepare(op, (d) => tx.ctx.placement.completed(tx, d));
+export function handToChannel(chan: Channel, tx: TxDescriptor, op: HwOp, noting?: () => void, after: HwDescriptor | null = null): HwDescriptor | null {
+  const onComplete = (d: HwDescriptor): void => tx.ctx.placement.completed(tx, d);
+  const desc = after === null ? chan.prepare(op, onComplete) : chan.prepareAfter(op, onComplete, after);
   if (desc === null) return null;
   noting?.();
   tx.hw = desc;
@@ -77,6 +84,7 @@ function carryToChild(tx: TxDescriptor, desc: HwDescriptor): (() => void) | null
 export const INLINE_ONLY: Placement = {
   choose: () => null,
   submit: (chan, tx, op) => handToChannel(chan, tx, op) !== null,
+  chain: () => false,
   completed: completeFromEngine,
   ranInline: () => {},
 };

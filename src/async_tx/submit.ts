@@ -237,6 +237,9 @@ export function offload(chan: Channel, tx: TxDescriptor, op: HwOp): boolean {
   // A step submitted when its parent completes is issued at once (async_tx_run_dependencies):
   // the doorbell the caller rang before has already been rung, and nobody else will.
   const deferred = tx.parent !== null && tx.parent.status === DmaStatus.InProgress;
+  // On the parent's own channel the step can go now, queued behind it: one doorbell for the chain.
+  const parentHw = deferred ? tx.parent!.hw : null;
+  if (parentHw !== null && parentHw.channel === chan && tx.ctx.placement.chain(chan, tx, op, parentHw)) return true;
   if (deferred) tx.bound = { chan, op };
   afterParent(tx, deferred ? () => (submitToChannel(), chan.issuePending()) : submitToChannel);
   return true;

@@ -124,6 +124,18 @@ export abstract class Channel {
     return this.accepts(op) ? new HwDescriptor(op, this, onComplete) : null;
   }
 
+  /**
+   * Prepares `op` to run after `parent`, a descriptor submitted earlier on this
+   * channel and not yet complete, without waiting for it: the channel holds the
+   * step back until the parent completed, and fails it unrun with a
+   * DependencyFailedError if the parent failed (the core then runs it again once
+   * the parent is final). This is how a chain reaches an engine with one doorbell.
+   * Null (the default) when the channel cannot: the core waits for the parent.
+   */
+  prepareAfter(_op: HwOp, _onComplete: CompletionHandler, _parent: HwDescriptor): HwDescriptor | null {
+    return null;
+  }
+
   /** Whether the channel can run `op` at all. */
   abstract accepts(op: HwOp): boolean;
 

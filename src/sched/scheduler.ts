@@ -8,15 +8,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { completeFromEngine, handToChannel, type Placement } from '../async_tx/placement.js';
-import { runInline, type TxDescriptor } from '../async_tx/submit.js';
-import { IoError, OperationError } from '../errors.js';
+import { dispatch, runInline, type TxDescriptor } from '../async_tx/submit.js';
+import { DependencyFailedError, IoError, OperationError } from '../errors.js';
 import { DmaStatus, opSourceBytes, type Channel, type Device, type HwDescriptor, type HwOp, type HwOpKind } from '../dmaengine/index.js';
 import { CostModel } from './cost.js';
 import {
   autoPolicy, engineOf, INLINE, inlinePolicy, offloadPolicy, PLACEMENT_DEFAULTS,
   type PlacementContext, type Policy, type PolicyName,
 } from './policy.js';
-import { Stage } from './stage.js';
+import { readsItsOutput, Stage } from './stage.js';
 import { CounterTable, newChannelCounters, newOpCounters, type ChannelCounters, type OpCounters } from './stats.js';
 
 export interface SchedulerOptions {
@@ -117,8 +117,18 @@ export class Scheduler implements Placement {
     return this.submitStaged(chan, tx, op, Stage.of(op));
   }
 
-  private submitStaged(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null): boolean {
-    const desc = handToChannel(chan, tx, op, () => this.track(chan, tx, op, stage));
+  /**
+   * Placement.chain: queues `op` behind its parent's descriptor on the same channel. Not for a
+   * step that reads its own output: what a re-run restores must be saved when it starts, and a
+   * chained step starts later, on the engine.
+   */
+  chain(chan: Channel, tx: TxDescriptor, op: HwOp, parent: HwDescriptor): boolean {
+    if (readsItsOutput(op)) return false;
+    return this.submitStaged(chan, tx, op, null, parent);
+  }
+
+  private submitStaged(chan: Channel, tx: TxDescriptor, op: HwOp, stage: Stage | null, after: HwDescriptor | null = null): boolean {
+    const desc = handToChannel(chan, tx, op, () => this.track(chan, tx, op, stage), after);
     if (desc === null) return false;
     this.armSweep();
     return true;
@@ -162,10 +172,20 @@ export class Scheduler implements Placement {
     this.attempts.delete(tx);
     const serviceMs = this.settle(a);
     const counters = this.channelCounters.get(a.chan.name);
+    if (desc.status === DmaStatus.Error && desc.error instanceof DependencyFailedError && tx.parent !== null) {
+      // Chained behind a parent that failed on this engine: not this step's failure. It runs
+      // once the parent is final (re-run elsewhere, or failed for good).
+      tx.hw = null;
+      this.afterParentFinal(tx, () => {
+        dispatch(tx.ctx, tx, a.op);
+        tx.ctx.issuePendingAll();
+      });
+      return;
+    }
     if (desc.status === DmaStatus.Error) {
       counters.errors++;
       // The target failed, not the engine: running the transfer elsewhere would only repeat it.
-      if (desc.error instanceof IoError) complete(tx, desc);
+      if (desc.error instanceof IoError) completeFromEngine(tx, desc);
       else this.failover(tx, a);
       return;
     }
@@ -186,13 +206,24 @@ export class Scheduler implements Placement {
     tried.add(a.chan.device);
     tx.hw = null;
     a.stage?.restore();
-    const next = this.place(a.op, tx, offloadPolicy());
-    if (next !== null && this.submitStaged(next, tx, a.op, a.stage)) {
-      next.issuePending();
-      return;
-    }
-    // The inline path is the last resort; if it fails too, the descriptor ends with that error.
-    runInline(tx, a.op);
+    // A chained step whose engine died with its parent re-runs only after the parent did.
+    this.afterParentFinal(tx, () => {
+      const next = this.place(a.op, tx, offloadPolicy());
+      if (next !== null && this.submitStaged(next, tx, a.op, a.stage)) {
+        next.issuePending();
+        return;
+      }
+      // The inline path is the last resort; if it fails too, the descriptor ends with that error.
+      runInline(tx, a.op);
+    });
+  }
+
+  /** Runs `go` once `tx`'s parent completed (now, if it has); fails `tx` if the parent failed. */
+  private afterParentFinal(tx: TxDescriptor, go: () => void): void {
+    const parent = tx.parent;
+    if (parent === null || parent.status === DmaStatus.Complete) go();
+    else if (parent.status === DmaStatus.Error) tx.parentDone(go);
+    else tx.startWhenParentDone = go;
   }
 
   /** Placement.ranInline: the synchronous path timed a step. */

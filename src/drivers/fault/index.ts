@@ -7,7 +7,7 @@
  * but it never completes as a success with wrong bytes.
  */
 import {
-  Channel, DmaStatus, HwDescriptor, InvalidArgumentError, opOutputs, OperationError,
+  Channel, DependencyFailedError, DmaStatus, HwDescriptor, InvalidArgumentError, opOutputs, OperationError,
   seededRandom, type CompletionHandler, type Device, type DeviceStats, type FaultCounts, type HwOp, type HwOpKind,
 } from '../../provider.js';
 
@@ -51,7 +51,15 @@ export type { FaultCounts };
 class FaultDescriptor extends HwDescriptor {
   inner: HwDescriptor | null = null;
   timer: NodeJS.Timeout | null = null;
-  constructor(op: HwOp, chan: Channel, onComplete: CompletionHandler, readonly fault: FaultAction | null, readonly delayMs: number) {
+  constructor(
+    op: HwOp,
+    chan: Channel,
+    onComplete: CompletionHandler,
+    readonly fault: FaultAction | null,
+    readonly delayMs: number,
+    /** The earlier descriptor this one was chained behind (prepareAfter), or null. */
+    readonly after: FaultDescriptor | null = null,
+  ) {
     super(op, chan, onComplete);
   }
 }
@@ -89,12 +97,40 @@ export class FaultChannel extends Channel {
     return outer;
   }
 
+  /**
+   * Chains behind `parent` on the inner channel when the inner channel can. Where it cannot
+   * (the parent is held for a delay, or the inner channel refuses), the step fails unrun with
+   * DependencyFailedError when submitted — always a correct answer for a chained step: the
+   * core runs it again once the parent is final.
+   */
+  override prepareAfter(op: HwOp, onComplete: CompletionHandler, parent: HwDescriptor): HwDescriptor | null {
+    if (!(parent instanceof FaultDescriptor) || parent.channel !== this || !this.accepts(op)) return null;
+    const { action, delayMs } = this.device.decide(op);
+    const outer = new FaultDescriptor(op, this, onComplete, action, delayMs, parent);
+    if (action === null || action === 'crash') outer.inner = this.innerAfter(outer);
+    return outer;
+  }
+
+  /** The inner descriptor of a chained step, behind its parent's inner one; null when it cannot be. */
+  private innerAfter(outer: FaultDescriptor): HwDescriptor | null {
+    const p = outer.after!.inner;
+    const done = (x: HwDescriptor): void => this.innerDone(outer, x);
+    if (p === null || p.status === DmaStatus.Error) return null;
+    return p.status === DmaStatus.Complete ? this.inner.prepare(outer.op, done) : this.inner.prepareAfter(outer.op, done, p);
+  }
+
   protected enqueue(desc: HwDescriptor): void {
     const d = desc as FaultDescriptor;
+    if (d.after !== null && (d.fault === null || d.fault === 'crash') && d.inner === null) {
+      queueMicrotask(() => this.complete(d, DmaStatus.Error, 0, new DependencyFailedError(`${this.name}: ${d.op.kind} could not be chained behind its parent here`)));
+      return;
+    }
     switch (d.fault) {
       case 'fail':
         // Like an engine that gave up half way: outputs may be partly written, and it says so.
-        for (const out of opOutputs(d.op)) out.fill(0xee, 0, out.length >> 1);
+        // Not a chained step's: a real engine reaches it only after its parent completed, and
+        // scribbling now could hit bytes the parent has still to read.
+        if (d.after === null) for (const out of opOutputs(d.op)) out.fill(0xee, 0, out.length >> 1);
         queueMicrotask(() => this.complete(d, DmaStatus.Error, 0, new InjectedFaultError(`${this.name}: injected failure of ${d.op.kind}`)));
         return;
       case 'delay':
@@ -102,7 +138,11 @@ export class FaultChannel extends Channel {
         d.timer = setTimeout(() => {
           this.held.delete(d);
           d.timer = null;
-          const inner = this.inner.prepare(d.op, (x) => this.innerDone(d, x));
+          const inner = d.after !== null ? this.innerAfter(d) : this.inner.prepare(d.op, (x) => this.innerDone(d, x));
+          if (inner === null && d.after !== null) {
+            this.complete(d, DmaStatus.Error, 0, new DependencyFailedError(`${this.name}: delayed ${d.op.kind} could not be chained behind its parent`));
+            return;
+          }
           if (inner === null) {
             this.complete(d, DmaStatus.Error, 0, new OperationError(`${this.name}: ${this.inner.name} refused a delayed ${d.op.kind}`));
             return;

@@ -10,11 +10,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import {
-  Channel, DmaStatus, HwDescriptor, IoError, isIoOp, kernels, OperationError,
+  Channel, DependencyFailedError, DmaStatus, HwDescriptor, IoError, isIoOp, kernels, OperationError,
   type ChannelStats, type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
 import { Encoded } from './encode.js';
-import { IO_ERROR_CODE, MAX_BLOCKS, MAX_IO_TRANSFERS, RING_LAYOUT_VERSION } from './protocol.js';
+import { IO_ERROR_CODE, MAX_BLOCKS, MAX_IO_TRANSFERS, PARENT_FAILED_TEXT, RING_LAYOUT_VERSION } from './protocol.js';
 import { MainRing } from './ring.js';
 import { spawnWorker } from './thread.js';
 
@@ -48,9 +48,13 @@ class WorkerDescriptor extends HwDescriptor {
     readonly enc: Encoded,
     /** null: every block is used in place. */
     mapping: Mapping | null,
+    /** An earlier descriptor on this channel this one depends on (prepareAfter), or null. */
+    readonly after: WorkerDescriptor | null = null,
   ) {
     super(op, chan, onComplete, mapping);
   }
+  /** The ring slot counter it was written at (valid once written). */
+  counter = 0;
 }
 
 export class WorkerChannel extends Channel {
@@ -145,6 +149,23 @@ export class WorkerChannel extends Channel {
     return new WorkerDescriptor(op, this, onComplete, enc, mapping);
   }
 
+  /**
+   * Prepares `op` to run behind `parent`, an earlier descriptor of this channel not yet
+   * complete: the thread runs it only if the parent completed (protocol.ts, S_AFTER), so a
+   * chain's steps reach the thread together, with one doorbell and no round trip between
+   * them. Only for steps whose every block the thread reaches in place: a bounce copy-in
+   * made now would copy bytes the parent has not written yet.
+   */
+  override prepareAfter(op: HwOp, onComplete: CompletionHandler, parent: HwDescriptor): HwDescriptor | null {
+    if (parent.channel !== this || parent.status !== DmaStatus.InProgress || !(parent instanceof WorkerDescriptor) || !this.accepts(op)) return null;
+    const enc = new Encoded(op);
+    for (let i = 0; i < enc.count; i++) {
+      const b = enc.block(i);
+      if (b !== null && !this.domain.reaches(b)) return null;
+    }
+    return new WorkerDescriptor(op, this, onComplete, enc, null, parent);
+  }
+
   protected enqueue(desc: HwDescriptor): void {
     if (!(desc instanceof WorkerDescriptor) || desc.channel !== this) throw new TypeError(`${this.name}: descriptor was not prepared by this channel`);
     this.stats.submitted++;
@@ -168,8 +189,17 @@ export class WorkerChannel extends Channel {
 
   /** Writes a descriptor into the next slot. */
   private write(d: WorkerDescriptor): void {
+    let after: number | null = null;
+    if (d.after !== null) {
+      // The parent was written first (the queue is in order); once reaped its outcome is known here.
+      if (d.after.status === DmaStatus.InProgress) after = d.after.counter;
+      else if (d.after.status === DmaStatus.Error) {
+        queueMicrotask(() => this.finish(d, DmaStatus.Error, 0, parentFailed(this.name, d.op)));
+        return;
+      }
+    }
     this.slots[this.ring.index(this.ring.written)] = d;
-    this.ring.write(d.enc, d.cookie, d.mapping?.offsets ?? null);
+    d.counter = this.ring.write(d.enc, d.cookie, d.mapping?.offsets ?? null, after);
   }
 
   /** The doorbell: hands every written slot to the worker, then watches for its completions. */
@@ -227,6 +257,7 @@ export class WorkerChannel extends Channel {
   /** The error of failed slot `n`: an IoError naming the target for I/O that failed, else an OperationError. */
   private slotError(op: HwOp, n: number): Error {
     const text = this.ring.errorText(n);
+    if (text === PARENT_FAILED_TEXT) return parentFailed(this.name, op);
     const code = IO_ERROR_CODE.exec(text);
     if (isIoOp(op)) {
       const target = op.targets[this.ring.failedTransfer(n)] ?? op.targets[0]!;
@@ -355,4 +386,9 @@ export class WorkerChannel extends Channel {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/** The error of a step not run because the step it was chained behind failed (the core runs it again once that one is final). */
+function parentFailed(channel: string, op: HwOp): DependencyFailedError {
+  return new DependencyFailedError(`${channel}: ${op.kind} not run: the step it was chained behind on this channel failed`);
 }

@@ -40,7 +40,7 @@
  */
 
 /** Bump when the layout or a rule below changes. */
-export const RING_LAYOUT_VERSION = 4;
+export const RING_LAYOUT_VERSION = 5;
 
 // Header words.
 /** RING_LAYOUT_VERSION, written first by the main thread. */
@@ -101,8 +101,14 @@ export const S_STATUS = 6;
 export const S_RESULT = 7;
 /** Written by the worker: nanoseconds the kernel ran (capped at 2^31 − 1), so the scheduler's cost model sees engine time, not main-thread latency. */
 export const S_SERVICE_NS = 8;
+/**
+ * With OP_AFTER set in S_OP: the slot counter of an earlier descriptor on this ring that this one
+ * depends on (a chained step submitted before its parent completed). The worker runs it only if
+ * that descriptor completed; otherwise it fails it with PARENT_FAILED_TEXT, unrun.
+ */
+export const S_AFTER = 9;
 /** Block list: arena byte offsets (read as u32), NULL_BLOCK for a null slot. */
-export const S_BLOCKS = 9;
+export const S_BLOCKS = 10;
 /** Most entries in a block list: 253 data slots + P + Q, or dest + 255 sources. */
 export const MAX_BLOCKS = 256;
 /** On error, the worker writes the message's UTF-8 bytes here (length in S_RESULT). */
@@ -141,6 +147,12 @@ export const Opcode = {
   IoRead: 10,
   IoWrite: 11,
 } as const;
+
+/** S_OP flag: the descriptor depends on the one S_AFTER names. The opcode is S_OP & OPCODE_MASK. */
+export const OP_AFTER = 0x100;
+export const OPCODE_MASK = 0xff;
+/** The error text of a descriptor not run because the one it depends on failed. */
+export const PARENT_FAILED_TEXT = '[ASYNCTX_PARENT_FAILED] not run: the step it depends on failed';
 
 /** Words per I/O transfer after the block list: fd, position low, position high. */
 export const IO_WORDS = 3;

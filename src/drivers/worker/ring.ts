@@ -8,7 +8,7 @@ import type { Encoded } from './encode.js';
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STOP, H_TAIL, H_VERSION,
   NULL_BLOCK, RING_LAYOUT_VERSION, ringBytes, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT, S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS,
-  S_STATUS, slotBase, SlotStatus, Opcode,
+  S_STATUS, slotBase, SlotStatus, Opcode, OP_AFTER, S_AFTER,
 } from './protocol.js';
 
 export class MainRing {
@@ -56,11 +56,15 @@ export class MainRing {
   /**
    * Writes the next slot (main-owned until published).
    * @param offsets arena offsets per block (negative: null), or null to use the blocks' own byteOffsets
+   * @param after the slot counter of the descriptor this one depends on (protocol.ts, S_AFTER), or null
+   * @returns the slot counter written
    */
-  write(enc: Encoded, cookie: number, offsets: readonly number[] | null): void {
+  write(enc: Encoded, cookie: number, offsets: readonly number[] | null, after: number | null = null): number {
     const r = this.i32;
-    const base = slotBase(this.written, this.capacity);
-    r[base + S_OP] = enc.opcode;
+    const counter = this.written;
+    const base = slotBase(counter, this.capacity);
+    r[base + S_OP] = after === null ? enc.opcode : enc.opcode | OP_AFTER;
+    r[base + S_AFTER] = after ?? 0;
     r[base + S_COOKIE] = cookie;
     r[base + S_LEN] = enc.len;
     r[base + S_NBLOCKS] = enc.count;
@@ -78,7 +82,8 @@ export class MainRing {
       const words = enc.ioWords();
       for (let i = 0; i < words.length; i++) r[base + S_BLOCKS + enc.count + i] = words[i]!;
     }
-    this.written = (this.written + 1) | 0;
+    this.written = (counter + 1) | 0;
+    return counter;
   }
 
   /** Takes back the last written, unpublished slot. */

@@ -15,7 +15,7 @@ import {
 } from '../../provider.js';
 import {
   ERROR_TEXT_BYTES, H_CAPACITY, H_DOORBELL, H_HEAD, H_LAST_COOKIE, H_LOW_WATER, H_MODERATION, H_NOTIFY, H_SLEEPING, H_SPIN_US, H_STATE,
-  H_STOP, H_TAIL, H_VERSION, IO_WORDS, NULL_BLOCK, Opcode, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
+  H_STOP, H_TAIL, H_VERSION, IO_WORDS, NULL_BLOCK, OP_AFTER, Opcode, OPCODE_MASK, PARENT_FAILED_TEXT, S_AFTER, RING_LAYOUT_VERSION, S_ARG0, S_ARG1, S_BLOCKS, S_COOKIE, S_ERROR_TEXT,
   S_LEN, S_NBLOCKS, S_OP, S_RESULT, S_SERVICE_NS, S_STATUS, SlotStatus, slotBase, WorkerState, type WorkerInit,
 } from './protocol.js';
 
@@ -49,7 +49,7 @@ function present(b: Slot, what: string): Block {
 
 /** Rebuilds the provider-side operation a slot describes. */
 function decode(ring: Int32Array, base: number, buffer: SharedArrayBuffer): HwOp {
-  const op = ring[base + S_OP];
+  const op = ring[base + S_OP] & OPCODE_MASK;
   const b = blocksOf(ring, base, buffer);
   const data = (): Slot[] => b.slice(0, b.length - 2);
   const p = b[b.length - 2];
@@ -111,7 +111,7 @@ function runIo(ring: Int32Array, base: number, buffer: SharedArrayBuffer, write:
 
 /** Runs the slot's operation; returns its SumCheck result bits. */
 function runSlotOp(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): number {
-  const op = ring[base + S_OP];
+  const op = ring[base + S_OP] & OPCODE_MASK;
   if (op === Opcode.IoRead || op === Opcode.IoWrite) {
     runIo(ring, base, buffer, op === Opcode.IoWrite);
     return 0;
@@ -126,8 +126,34 @@ function errorMessage(err: unknown): string {
   return typeof code === 'string' ? `[${code}] ${err.message}` : err.message;
 }
 
+/**
+ * What this thread ran, per slot index: the counter last run there and whether it completed,
+ * so a chained step can ask about its parent (protocol.ts, S_AFTER). A parent is always run
+ * before its child, and no later slot at the parent's index runs before the child, so the
+ * entry at the parent's index is the parent's own while the child waits.
+ */
+class RunLog {
+  private readonly counter: Int32Array;
+  private readonly ok: Uint8Array;
+  constructor(private readonly mask: number) {
+    this.counter = new Int32Array(mask + 1);
+    this.ok = new Uint8Array(mask + 1);
+  }
+  record(counter: number, ok: boolean): void {
+    this.counter[counter & this.mask] = counter;
+    this.ok[counter & this.mask] = ok ? 1 : 0;
+  }
+  completed(counter: number): boolean {
+    return this.counter[counter & this.mask] === counter && this.ok[counter & this.mask] === 1;
+  }
+}
+
 /** Runs the slot at `tail`: status and result are written with plain stores, published by TAIL. */
-function runSlot(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer): void {
+function runSlot(ring: Int32Array, base: number, kernels: KernelSet, buffer: SharedArrayBuffer, log: RunLog): void {
+  if ((ring[base + S_OP] & OP_AFTER) !== 0 && !log.completed(ring[base + S_AFTER])) {
+    writeError(ring, base, PARENT_FAILED_TEXT);
+    return;
+  }
   try {
     const t0 = performance.now();
     const result = runSlotOp(ring, base, kernels, buffer);
@@ -157,6 +183,7 @@ function serve(init: WorkerInit): void {
   const buffer = init.memory.buffer as SharedArrayBuffer;
   const kernels = kernelsFor(init);
   const capacity = ring[H_CAPACITY];
+  const log = new RunLog(capacity - 1);
   let tail = Atomics.load(ring, H_TAIL);
   let sinceNotice = 0;
   Atomics.store(ring, H_STATE, WorkerState.Running);
@@ -173,7 +200,8 @@ function serve(init: WorkerInit): void {
       continue;
     }
     const base = slotBase(tail, capacity);
-    runSlot(ring, base, kernels, buffer);
+    runSlot(ring, base, kernels, buffer, log);
+    log.record(tail, ring[base + S_STATUS] === SlotStatus.Complete);
     const cookie = ring[base + S_COOKIE];
     tail = (tail + 1) | 0;
     // Publishes this slot's status/result and the kernel's arena writes (protocol.ts, "Completions").

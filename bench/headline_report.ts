@@ -3,11 +3,10 @@
  * headline_run.ts, paired inline against auto, printed as a table or JSON
  * rows with the verdicts, and with --report a markdown report with charts.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { median } from './common.js';
+import { cpuPressure, machine, median } from './common.js';
 import { CASES, passBytes, runHeadline, type CaseName, type HeadlinePlan, type HeadlineResult, type HeadlineRow } from './headline_run.js';
 import type { HeadlineFlags } from './headline.js';
 import { barChartSvg } from './svg_chart.js';
@@ -93,21 +92,6 @@ function tableLines(ps: readonly Pair[], md: boolean): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   return [line(head), ...rows.map(line)];
-}
-
-/** Linux CPU pressure (PSI): share of the last 60 s in which some runnable task waited for a CPU, machine-wide. */
-function cpuPressure(): string {
-  try {
-    const m = /some avg10=([\d.]+) avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return m ? `CPU pressure (PSI some) ${m[2]}% over 60 s` : 'CPU pressure unknown';
-  } catch {
-    return 'CPU pressure unknown';
-  }
-}
-
-function machine(): string {
-  const c = cpus();
-  return `${c.length} CPU(s) ${c[0]?.model ?? 'unknown'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}, libuv pool ${process.env.UV_THREADPOOL_SIZE ?? 4} threads`;
 }
 
 function describe(plan: HeadlinePlan): string {

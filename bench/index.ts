@@ -11,6 +11,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { BENCH_OPS, PEER_NAME, type BenchClock, type BenchMode, type BenchOp } from './kernel_ops.js';
 import { registerHeadline } from './headline.js';
 import { registerRaidBench } from './raid.js';
+import { registerNbdBench } from './nbd.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -67,7 +68,7 @@ export interface BenchFlags {
 }
 
 /**
- * Registers `asynctx bench` and every benchmark under it (`bench headline`, `bench raid`) in this one
+ * Registers `asynctx bench` and every benchmark under it (`bench headline`, `bench raid`, `bench nbd`) in this one
  * place. Options are positional on the program and on `bench`, so what follows a sub-command's name
  * is that benchmark's own (`bench raid --workers 4` is the raid bench's --workers, not the kernel bench's).
  */
@@ -91,4 +92,5 @@ export function registerBench(program: Command): void {
     .action(async (flags: BenchFlags) => (await import('./kernel_bench.js')).runKernelBench(flags));
   registerHeadline(bench);
   registerRaidBench(bench);
+  registerNbdBench(bench);
 }

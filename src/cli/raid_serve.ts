@@ -28,25 +28,23 @@ export async function raidServe(paths: string[], flags: ServeFlags): Promise<voi
   const addr: ListenAddress = flags.socket ? { path: flags.socket } : parseListen(flags.listen ?? '127.0.0.1:10809');
   const { array } = await openArray(paths, flags);
   let server: NbdServer | null = null;
+  let stop = () => undefined as void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
   try {
     if (!array.readonly) await resyncIfNeeded(array, flags);
     server = new NbdServer(new ArrayTarget(array), { exportName: flags.export ?? '', readonly: flags.readonly, log: (m) => note(flags, m) });
+    // Listening for the signals before the ready line: a script that stops the server as soon as it
+    // reads the line must not find the default handler (which would kill it with the array dirty).
+    process.once('SIGINT', stop).once('SIGTERM', stop);
     const bound = await server.listen(addr);
     const where = 'path' in bound ? `nbd+unix:///${flags.export ?? ''}?socket=${bound.path}` : `nbd://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/${flags.export ?? ''}`;
     if (flags.json) process.stdout.write(JSON.stringify({ listening: where, export: flags.export ?? '', size: array.size }) + '\n');
     else process.stdout.write(`serving ${array.size} bytes at ${where}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopped;
     await server.close();
     server = null;
   } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
     await server?.close().catch(() => undefined);
     await array.stop();
   }

@@ -55,6 +55,14 @@ describe('asynctx raid serve', () => {
     }
   });
 
+  it('regression: SIGINT the moment the ready line is read stops cleanly (the handler used to be installed after the line)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const { child } = await serve(['-q', '--socket', join(dir, `sig${i}`), ...members]);
+      assert.equal(await stop(child), 0);
+    }
+    assert.match(cli(['raid', 'detail', ...members]), /State : clean/);
+  });
+
   it('malformed clients are dropped while others are served; --readonly is advertised; qemu-img compare matches degraded', async (t) => {
     if (!has('nbdinfo')) return t.diagnostic('skipped: nbdinfo (libnbd-bin) not installed');
     const sock = join(dir, 'sock2');

@@ -64,7 +64,17 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .addOption(new Option('--member-size <size>', 'size of member files to create (64M, 2G, …)').argParser(parseBytes))
     .option('--name <name>', 'array name (stored as host:name, as mdadm does)')
     .option('--assume-clean', 'skip the initial parity sync (members known to be zero or in sync)')
+    .addOption(
+      new Option('--consistency-policy <policy>', 'after a crash: resync parity, or replay a partial parity log (ppl, RAID-5: no write hole when degraded)')
+        .choices(['resync', 'ppl'])
+        .default('resync'),
+    )
     .action(async (members: string[], flags: CreateFlags) => (await create()).raidCreate(members, flags));
+
+  common(raid.command('update').argument('<members...>'), false)
+    .description('change how the array survives a crash, like mdadm --grow --consistency-policy')
+    .addOption(new Option('--consistency-policy <policy>', 'resync, or ppl (RAID-5: a partial parity log on every member)').choices(['resync', 'ppl']).makeOptionMandatory())
+    .action(async (members: string[], flags: ArrayFlags & { consistencyPolicy: 'resync' | 'ppl' }) => (await manage()).raidUpdate(members, flags));
 
   common(raid.command('examine').argument('<members...>'), false)
     .description("print each member's md superblock, like mdadm --examine")

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
-import { create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member } from '../raid/index.js';
+import { checkPplCreate, create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member } from '../raid/index.js';
 import { exists } from '../raid/member.js';
 import { engineFor, type Engine } from '../cli_engine.js';
 import { printJson } from '../cli_support.js';
@@ -17,10 +17,19 @@ export interface CreateFlags extends ArrayFlags {
   memberSize?: number;
   name?: string;
   assumeClean?: boolean;
+  consistencyPolicy: 'resync' | 'ppl';
 }
 
 export async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
   const layout = parseLayout(flags.level, flags.layout);
+  // Refused before any member file is made, as mdadm refuses it.
+  if (flags.consistencyPolicy === 'ppl') {
+    try {
+      checkPplCreate(flags.level, paths.length);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  }
   const members: Array<Member | null> = [];
   let engine: Engine | null = null;
   try {
@@ -49,6 +58,7 @@ export async function raidCreate(paths: string[], flags: CreateFlags): Promise<v
       chunkBytes: flags.chunk,
       name: flags.name,
       assumeClean: flags.assumeClean === true,
+      consistencyPolicy: flags.consistencyPolicy,
       overwrite: flags.force === true,
       ownsMembers: true,
       ops: engine.ops,

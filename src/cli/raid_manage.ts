@@ -1,6 +1,6 @@
 /**
  * The maintenance verbs of `asynctx raid`: check, repair, rebuild, fail,
- * remove, add and status. Each assembles the members given, does one thing,
+ * remove, add, update (consistency policy) and status. Each assembles the members given, does one thing,
  * and stops the array (superblocks updated, clean when parity is trusted).
  */
 import { realpath } from 'node:fs/promises';
@@ -14,6 +14,8 @@ import {
   RaidUsageError,
   detailJson,
   stateWords,
+  consistencyPolicy,
+  setConsistencyPolicy,
   type RaidArray,
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
@@ -93,6 +95,18 @@ export async function raidFail(paths: string[], which: string, flags: ArrayFlags
     if (slot < 0) throw new InvalidArgumentError(`--member ${which} is not an active member of this array`);
     await array.fail(slot);
     process.stdout.write(`slot ${slot} marked faulty; array ${stateWords(array)}\n`);
+  } finally {
+    await array.stop();
+  }
+}
+
+/** `raid update --consistency-policy`: switches resync and ppl on the assembled array. */
+export async function raidUpdate(paths: string[], flags: ArrayFlags & { consistencyPolicy: 'resync' | 'ppl' }): Promise<void> {
+  const { array } = await openArray(paths, flags, false);
+  try {
+    await setConsistencyPolicy(array, flags.consistencyPolicy);
+    if (flags.json) printJson({ consistencyPolicy: consistencyPolicy(array.table.master.featureMap) });
+    else process.stdout.write(`consistency policy: ${consistencyPolicy(array.table.master.featureMap)}\n`);
   } finally {
     await array.stop();
   }

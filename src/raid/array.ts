@@ -60,8 +60,8 @@ export class RaidArray {
   /** Per member device: its request queue (merging). */
   private readonly queues = new Map<Member, MemberQueue>();
   readonly env: StripeEnv;
-  /** The partial parity log (RAID-5 with consistency policy ppl), when writes are logged. */
-  readonly ppl: Ppl | null;
+  /** The partial parity log (RAID-5 with consistency policy ppl), when writes are logged (set by setConsistencyPolicy). */
+  ppl: Ppl | null;
 
   constructor(
     table: MemberTable,

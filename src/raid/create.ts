@@ -72,7 +72,7 @@ export interface CreateOptions extends RaidArrayOptions {
 }
 
 /** md's PPL limits at create (mdadm Create.c, raid5-ppl.c ppl_init_log). @throws RaidUsageError */
-function checkPplCreate(level: number, raidDisks: number): void {
+export function checkPplCreate(level: number, raidDisks: number): void {
   if (level !== 5) throw new RaidUsageError(`PPL consistency policy is only supported for RAID level 5 (not RAID-${level})`);
   if (raidDisks > PPL_MAX_DISKS) throw new RaidUsageError(`PPL supports at most ${PPL_MAX_DISKS} members (md's limit), not ${raidDisks}`);
 }

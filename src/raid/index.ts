@@ -13,7 +13,8 @@ export { DEFAULT_MERGE_BYTES, MemberQueue, type MemberQueueOptions, type MemberQ
 export { RaidArray, type RaidArrayOptions } from './array.js';
 export type { RaidSlot, RaidSlotState, MemberDevice } from './member_table.js';
 export { assemble, readSuperblock, type AssembleOptions, type Assembled } from './assemble.js';
-export { create, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, type CreateOptions } from './create.js';
+export { setConsistencyPolicy, pplPlacement } from './consistency.js';
+export { create, checkPplCreate, PPL_MAX_DISKS, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, type CreateOptions } from './create.js';
 export { scrub, resync, rebuild, type PassOptions, type PassResult } from './resync.js';
 export { examineText, detailText, detailJson, humanSize, ctimeString, stateWords } from './report.js';
 export {

@@ -6,6 +6,7 @@
  */
 import type { RaidArray } from './array.js';
 import { layoutName } from './layout.js';
+import { hasPpl, pplArea } from './ppl.js';
 import {
   Feature,
   featureNames,
@@ -105,6 +106,11 @@ export function examineText(name: string, sb: Superblock, deviceSectors: number,
   f('Device UUID', formatUuid(sb.deviceUuid));
   L.push('');
   if (sb.featureMap & Feature.BitmapOffset) f('Internal Bitmap', `${sb.bitmapOffset} sectors from superblock`);
+  else if (hasPpl(sb)) {
+    // mdadm prints the offset through __le16_to_cpu: unsigned, as here.
+    const a = pplArea(sb)!;
+    f('PPL', `${a.size} sectors at offset ${a.offset & 0xffff} sectors from superblock`);
+  }
   f('Update Time', ctimeString(sb.utime));
   if (sb.bblogSize && sb.bblogOffset) {
     f('Bad Block Log', `${(sb.bblogSize * 512) / 8} entries available at offset ${sb.bblogOffset} sectors${sb.featureMap & Feature.BadBlocks ? ' - bad blocks present.' : ''}`);
@@ -118,7 +124,7 @@ export function examineText(name: string, sb: Superblock, deviceSectors: number,
   L.push('');
   L.push(`   Device Role : ${roleText(sb)}`);
   L.push(`   Array State : ${arrayState(sb)} ('A' == active, '.' == missing, 'R' == replacing)`);
-  const unknown = featureNames(sb.featureMap & ~Feature.RecoveryOffset);
+  const unknown = featureNames(sb.featureMap & ~(Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls));
   if (unknown.length) L.push(`    (asynctx) features asynctx does not support: ${unknown.join(', ')}`);
   return L.join('\n') + '\n';
 }

@@ -59,7 +59,8 @@ describe('power loss during writes', () => {
   it(`RAID-5 with PPL, degraded: ${Math.ceil(SEEDS / 3)} seeds, 0 violations (the write hole closed); healthy: ${Math.ceil(SEEDS / 5)} seeds, 0 mismatches too`, async () => {
     const bad: string[] = [];
     for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
-      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: true });
+      // One run in three on a 64 KiB area (one header, MD_FEATURE_PPL) instead of mdadm's 1 MiB.
+      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true });
       if (r.violations) bad.push(`degraded seed ${r.seed}: ${r.violations} sectors wrong`);
     }
     for (let seed = 1; seed <= Math.ceil(SEEDS / 5); seed++) {

@@ -9,7 +9,7 @@
  *   - check finds 0 mismatches after recovery.
  * Everything is drawn from the seed, so a failing seed replays exactly.
  */
-import { assemble, create, resync, scrub, MemoryMember } from '../../src/raid/index.js';
+import { assemble, create, resync, scrub, setConsistencyPolicy, MemoryMember } from '../../src/raid/index.js';
 import { PowerLossMember, seededRandom, type PowerCutReport } from '../../src/raid/power_loss_member.js';
 
 const SECTOR = 512;
@@ -19,8 +19,12 @@ export interface PowerLossCase {
   readonly level: 5 | 6;
   /** Members failed before the writes: the array runs degraded (the write hole's setting). */
   readonly degraded: number;
-  /** RAID-5 with a partial parity log (consistency policy ppl). */
-  readonly ppl?: boolean;
+  /**
+   * RAID-5 with a partial parity log (consistency policy ppl): true for
+   * mdadm's 1 MiB area (MULTIPLE_PPLS), 'small' for a 64 KiB one (one header,
+   * writes logged in bands), as --grow places it on a member with little room.
+   */
+  readonly ppl?: boolean | 'small';
 }
 
 export interface PowerLossResult {
@@ -67,8 +71,12 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   // A PPL array keeps 1 MiB of log before its data (mdadm's data offset grows by it).
   const memberBytes = c.ppl ? 5 << 19 : 3 << 19;
   const members = Array.from({ length: n }, (_, i) => new PowerLossMember(`pl${i}`, memberBytes));
-  const policy = c.ppl ? 'ppl' : 'resync';
+  const policy = c.ppl === true ? 'ppl' : 'resync';
   const array = await create(members, { level: c.level, chunkBytes, assumeClean: true, cleanDelayMs: 0, consistencyPolicy: policy });
+  if (c.ppl === 'small') {
+    for (const d of [array.table.master, ...array.slots.map((s) => s.device!.sb)]) d.bblogOffset = 8 + 128;
+    await setConsistencyPolicy(array, 'ppl');
+  }
   for (let k = 0; k < c.degraded; k++) await array.fail(k);
   await array.flush();
 

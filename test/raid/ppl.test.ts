@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assemble, create, encodeSuperblock, Feature, MemoryMember, RaidUsageError, scrub, SuperblockError } from '../../src/raid/index.js';
+import { assemble, create, encodeSuperblock, Feature, MemoryMember, pplPlacement, RaidUsageError, scrub, setConsistencyPolicy, SuperblockError } from '../../src/raid/index.js';
 import {
   crc32c,
   decodePplHeader,
@@ -139,6 +139,33 @@ describe('PPL superblock and create', () => {
   });
 });
 
+describe('PPL consistency policy switch', () => {
+  it('places the area as mdadm --grow does: up to the bad-block log, 1 MiB at most, refused without room or on RAID-6', async () => {
+    const big = pplMembers(3, 64 << 20);
+    const a = await create(big, { level: 5, chunkBytes: 64 * 1024, assumeClean: true, cleanDelayMs: 0 });
+    // Below 8 GiB mdadm keeps 4 KiB for a bitmap, then the bad-block log: no room for a PPL.
+    await assert.rejects(setConsistencyPolicy(a, 'ppl'), /not enough space/);
+    const sb = a.table.master;
+    assert.deepEqual(pplPlacement({ ...sb, bblogOffset: 0, dataOffset: 8192 }), { offset: 8, size: 2048 });
+    // With 64 KiB before the bad-block log (a bigger member), one log write fits: MD_FEATURE_PPL, not MULTIPLE.
+    for (const d of [sb, ...a.slots.map((s) => s.device!.sb)]) d.bblogOffset = 8 + 128;
+    assert.deepEqual(pplPlacement(sb), { offset: 8, size: 128 });
+    await setConsistencyPolicy(a, 'ppl');
+    assert.ok(a.ppl);
+    await a.write(bytes(70000, 9), 1000);
+    await a.stop();
+    const { array: b } = await assemble(big.slice(1), { cleanDelayMs: 0 });
+    assert.equal(b.table.master.featureMap & (Feature.Ppl | Feature.MultiplePpls), Feature.Ppl);
+    const got = new Uint8Array(70000);
+    await b.read(got, 1000);
+    assert.deepEqual(got, bytes(70000, 9));
+    await b.stop();
+    const six = await create(pplMembers(4, 4 << 20), { level: 6, chunkBytes: 4096, assumeClean: true, cleanDelayMs: 0 });
+    await assert.rejects(setConsistencyPolicy(six, 'ppl'), /only supported for RAID level 5/);
+    await six.stop();
+  });
+});
+
 describe('PPL writes and recovery', () => {
   it('logs the partial parity of a partial-stripe write on its parity member, and an empty entry for a full stripe', async () => {
     const members = pplMembers(4);
@@ -194,6 +221,25 @@ describe('PPL writes and recovery', () => {
     const h = decodePplHeader(dirtyMembers[pd]!.data.subarray(16 * 512, 24 * 512), pplSignature(b.table.master.setUuid)).header!;
     assert.deepEqual(h.entries, []);
     await b.stop();
+  });
+
+  it('a partial write taller than one log write carries is logged in bands (64 KiB area: 60 KiB of partial parity each)', async () => {
+    const members = pplMembers(3, 16 << 20);
+    const a = await create(members, { level: 5, chunkBytes: 128 * 1024, assumeClean: true, cleanDelayMs: 0 });
+    for (const d of [a.table.master, ...a.slots.map((s) => s.device!.sb)]) d.bblogOffset = 8 + 128;
+    await setConsistencyPolicy(a, 'ppl');
+    const data = bytes(100 * 1024, 12);
+    await a.write(data, 4096);
+    const pd = a.layout.row(0).pd;
+    const { header } = decodePplHeader(members[pd]!.data.subarray(16 * 512, 24 * 512), pplSignature(a.table.master.setUuid));
+    // The second band: from 4 KiB + 60 KiB to the end of the write, logged after the first was on disk.
+    assert.deepEqual(header!.entries.map((e) => [e.dataSector, e.ppSize]), [[8 + 120, 100 * 1024 - 60 * 1024]]);
+    assert.equal(header!.generation, 2);
+    assert.equal((await scrub(a, 'check')).mismatches, 0);
+    const got = new Uint8Array(data.length);
+    await a.read(got, 4096);
+    assert.deepEqual(got, data);
+    await a.stop();
   });
 
   it('a healthy dirty PPL array whose log is empty stays dirty (md resyncs it), and check passes after resync', async () => {

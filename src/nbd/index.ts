@@ -1,5 +1,5 @@
 /** The NBD protocol over block targets: a server (fixed newstyle) that knows nothing of RAID. */
-export { NbdServer, type NbdServerOptions, type ListenAddress } from './server.js';
+export { NbdServer, ListenError, type NbdServerOptions, type ListenAddress } from './server.js';
 export { TargetError, type BlockTarget } from './target.js';
 export { ProtocolError, type ExportInfo, type Session } from './handshake.js';
 export { BASE_ALLOCATION } from './meta_context.js';

@@ -5,7 +5,8 @@
  * client ends its own connection only. close() stops accepting, lets requests
  * in flight reply, and then flushes the target.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { TF } from './constants.js';
 import { serverHandshake, type ExportInfo } from './handshake.js';
 import { FrameReader } from './reader.js';
@@ -23,6 +24,22 @@ export interface NbdServerOptions {
 
 /** Where to listen: a TCP host and port, or a unix socket path. */
 export type ListenAddress = { readonly host: string; readonly port: number } | { readonly path: string };
+
+/** The address cannot be listened on. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+/** True when something accepts connections on the unix socket `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path, () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
 
 export class NbdServer {
   private readonly server: Server;
@@ -43,8 +60,25 @@ export class NbdServer {
     this.server = createServer((sock) => this.accept(sock));
   }
 
-  /** Starts listening; resolves with the bound address (port filled in when 0 was asked). */
-  listen(addr: ListenAddress): Promise<ListenAddress> {
+  /**
+   * Starts listening; resolves with the bound address (port filled in when 0 was asked). A unix
+   * socket left behind by a server that died (nothing answers on it) is replaced.
+   * @throws ListenError when the socket path is taken (a live server, or not a socket); the OS's error otherwise.
+   */
+  async listen(addr: ListenAddress): Promise<ListenAddress> {
+    if (!('path' in addr)) return this.bind(addr);
+    try {
+      return await this.bind(addr);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      if (!lstatSync(addr.path, { throwIfNoEntry: false })?.isSocket()) throw new ListenError(`${addr.path} exists and is not a socket`);
+      if (await answers(addr.path)) throw new ListenError(`${addr.path}: another server is listening on this socket`);
+      unlinkSync(addr.path);
+      return this.bind(addr);
+    }
+  }
+
+  private bind(addr: ListenAddress): Promise<ListenAddress> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       const done = () => {

@@ -4,7 +4,10 @@
  * member management (fail, remove, add). Scrubs and rebuilds live in
  * resync.ts; assembly from members in assemble.ts; creation in create.ts.
  */
+import type { IoTarget } from '../async_tx/index.js';
+import { IoError } from '../errors.js';
 import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from './errors.js';
+import { memberTarget } from './member_target.js';
 import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
@@ -36,6 +39,13 @@ export interface RaidArrayOptions {
   readonly ownsOps?: boolean;
   /** Largest merged member request: consecutive stripes' I/O to one member goes out as one request up to this size (default DEFAULT_MERGE_BYTES, 1 MiB). */
   readonly mergeBytes?: number;
+  /**
+   * How stripes reach their members (default 'chain'): 'chain' submits a stripe's member reads
+   * and writes as steps of its async_tx chain (an engine holding the members' file descriptors
+   * runs reads, parity and writes with one doorbell, off the main thread); 'queue' issues them
+   * from the main thread through per-member queues that merge adjacent requests.
+   */
+  readonly memberIo?: 'chain' | 'queue';
 }
 
 export class RaidArray {
@@ -91,6 +101,17 @@ export class RaidArray {
       writable: (d) => !self.readonly && table.writable(d),
       io: (d, write, buf, pos) => self.memberIO(d, write, buf, pos),
       failedCount: () => table.failedCount(),
+      ...(opts.memberIo === 'queue'
+        ? {}
+        : {
+            target: (d: number) => self.memberTarget(d),
+            transferFailed: (d: number, err: Error) => {
+              // The member's own error is the cause, as on the queued path; the IoError only carried it.
+              const cause = err instanceof IoError && err.cause instanceof Error ? err.cause : err;
+              const name = table.slots[d]?.device?.member.name ?? '?';
+              self.markFaulty(d, new MemberIOError(`I/O error on member ${d} (${name}): ${cause.message}`, d, { cause }));
+            },
+          }),
     };
     this.ppl = hasPpl(m) && m.level === 5 && !this.readonly ? new Ppl(this) : null;
   }
@@ -151,6 +172,14 @@ export class RaidArray {
       this.markFaulty(d, e);
       throw e;
     }
+  }
+
+  /** Member `d` as an I/O target for chained transfers, with its data offset in bytes; null while it is not available. */
+  private memberTarget(d: number): { target: IoTarget; base: number } | null {
+    const slot = this.table.slots[d]!;
+    const dev = slot.device;
+    if (!dev || slot.state === 'faulty' || slot.state === 'missing') return null;
+    return { target: memberTarget(dev.member), base: dev.sb.dataOffset * SECTOR };
   }
 
   /** Member requests submitted by stripes, and issued after merging, since assembly (all members). */

@@ -6,7 +6,8 @@
  */
 import { ArrayFailedError, MemberIOError } from './errors.js';
 import { parityDisks, type Layout } from './layout.js';
-import type { RaidOps, Tx } from './ops.js';
+import type { IoTarget } from '../async_tx/index.js';
+import { IoError, type RaidOps, type Tx } from './ops.js';
 import { merge, EMPTY, type StripeHead } from './stripe.js';
 import { done, finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type StripeBlocks } from './stripe_ops.js';
 import { planRead, planSync, planWrite, type Blocks, type CopyPlan, type ExtentShape, type MemberIO, type Stage, type StripePlan, type StripeView, type SyncMode } from './stripe_plan.js';
@@ -26,6 +27,14 @@ export interface StripeEnv {
   io(disk: number, write: boolean, buf: Uint8Array, pos: number): Promise<void>;
   /** Members of the array failed now. */
   failedCount(): number;
+  /**
+   * Member `disk` as an I/O target, and the byte position of its data (the data offset), for
+   * member I/O as steps of the stripe's chain; null when it is not available now. Absent: the
+   * stripe uses `io` only.
+   */
+  target?(disk: number): { readonly target: IoTarget; readonly base: number } | null;
+  /** A chained transfer on member `disk` failed: mark it faulty, as a failed `io` does. */
+  transferFailed?(disk: number, error: Error): void;
 }
 
 /** Caller bytes for (write) or from (read) one member's part of a stripe head. */
@@ -84,14 +93,11 @@ async function runReads(env: StripeEnv, sh: StripeHead, extents: readonly Extent
   });
 }
 
-/**
- * Submits the stages as one chain and waits for its end.
- * @returns mismatched sectors when the chain ends in a check, else 0.
- */
-async function runChain(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], chain: readonly Stage[]): Promise<number> {
+/** The stages as async_tx steps behind `parent`; the check stage, which must be awaited, is returned apart. */
+function submitStages(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], chain: readonly Stage[], parent: Tx | null): { tx: Tx | null; check: Extract<Stage, { op: 'check' }> | null } {
   const ops = env.ops;
   const copies = (list: readonly CopyPlan[]) => list.map((c) => ({ disk: c.disk, at: c.at, len: c.len, user: extents[c.extent]!.user, userOffset: extents[c.extent]!.userOffset }));
-  let tx: Tx | null = null;
+  let tx = parent;
   for (const s of chain) {
     const b = stripeBlocks(env, sh, extents, s.blocks);
     if (s.op === 'compute') tx = runCompute(ops, b, s.missing, tx, s.want);
@@ -99,10 +105,113 @@ async function runChain(env: StripeEnv, sh: StripeHead, extents: readonly Extent
     else if (s.op === 'biodrain') tx = runCopies(ops, b, copies(s.copies), true, tx);
     else if (s.op === 'biofill') tx = runCopies(ops, b, copies(s.copies), false, tx);
     else if (s.op === 'reconstruct') tx = s.rmw ? runXorIntoParity(ops, b, s.rmw, tx) : runReconstruct(ops, b, tx);
-    else return countMismatches(env, sh, s.blocks, s.page, await runCheck(ops, b, tx));
+    else return { tx, check: s };
   }
-  if (!done(tx)) await finish(ops, tx);
+  return { tx, check: null };
+}
+
+/**
+ * Submits the stages as one chain and waits for its end.
+ * @returns mismatched sectors when the chain ends in a check, else 0.
+ */
+async function runChain(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], chain: readonly Stage[]): Promise<number> {
+  const { tx, check } = submitStages(env, sh, extents, chain, null);
+  if (check !== null) return countMismatches(env, sh, check.blocks, check.page, await runCheck(env.ops, stripeBlocks(env, sh, extents, check.blocks), tx));
+  if (!done(tx)) await finish(env.ops, tx);
   return 0;
+}
+
+/** One I/O step of a chained plan: the member requests it carries, in transfer order. */
+interface IoStep {
+  readonly tx: Tx;
+  readonly ios: readonly MemberIO[];
+  readonly targets: readonly IoTarget[];
+}
+
+/** Whether the whole plan can run as one chain: the ops take I/O steps and every member it names is reachable. */
+function chainable(env: StripeEnv, plan: StripePlan): boolean {
+  if (env.target === undefined || env.ops.asyncIoRead === undefined) return false;
+  for (const io of plan.reads) if (env.target(io.disk) === null) return false;
+  for (const io of plan.writes) if (env.target(io.disk) === null) return false;
+  return true;
+}
+
+/** The member requests as I/O steps behind `parent`: one step per byte range, all its members together. */
+function submitIo(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], list: readonly MemberIO[], write: boolean, parent: Tx | null, steps: IoStep[]): Tx | null {
+  const groups = new Map<number, MemberIO[]>();
+  for (const io of list) {
+    const key = io.lo * 0x1_0000_0000 + io.hi;
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [io]);
+    else g.push(io);
+  }
+  let tx = parent;
+  for (const ios of groups.values()) {
+    const places = ios.map((io) => env.target!(io.disk)!);
+    const bufs = ios.map((io) => ioBuffer(sh, extents, io));
+    const positions = ios.map((io, i) => places[i]!.base + sh.sector * SECTOR + io.lo);
+    const targets = places.map((p) => p.target);
+    const len = ios[0]!.hi - ios[0]!.lo;
+    const submit = tx === null ? {} : { depend: tx };
+    tx = write ? env.ops.asyncIoWrite!(bufs, targets, positions, 0, len, submit) : env.ops.asyncIoRead!(bufs, targets, positions, 0, len, submit);
+    steps.push({ tx, ios, targets });
+  }
+  return tx;
+}
+
+/** After a chain failed: the member whose transfer failed (marked faulty now) and whether it was a write; null when no transfer failed. */
+function transferFailure(env: StripeEnv, steps: readonly IoStep[], writes: ReadonlySet<Tx>): { disk: number; write: boolean } | null {
+  for (const s of steps) {
+    const err = s.tx.error;
+    if (!(err instanceof IoError)) continue;
+    const io = s.ios[s.targets.indexOf(err.target as IoTarget)] ?? s.ios[0]!;
+    env.transferFailed!(io.disk, err);
+    return { disk: io.disk, write: writes.has(s.tx) };
+  }
+  return null;
+}
+
+/**
+ * Runs a whole plan — member reads, the stages, member writes — as one chain,
+ * submitted at once: an engine that reaches the members runs all of it with one
+ * doorbell. Returns 'replan' when a member read failed (it is faulty now),
+ * else the mismatched sectors of a check (0 for other plans).
+ */
+async function runChained(env: StripeEnv, sh: StripeHead, extents: readonly Extent[], plan: StripePlan): Promise<number | 'replan'> {
+  const steps: IoStep[] = [];
+  const read = submitIo(env, sh, extents, plan.reads, false, null, steps);
+  const { tx, check } = submitStages(env, sh, extents, plan.chain, read);
+  const firstWrite = steps.length;
+  const last = check === null ? submitIo(env, sh, extents, plan.writes, true, tx, steps) : tx;
+  const writes = new Set(steps.slice(firstWrite).map((s) => s.tx));
+  let mismatched = 0;
+  try {
+    if (check !== null) mismatched = await runCheck(env.ops, stripeBlocks(env, sh, extents, check.blocks), last);
+    else if (!done(last)) await finish(env.ops, last);
+  } catch (err) {
+    const failed = transferFailure(env, steps, writes);
+    if (failed === null) throw err;
+    if (!failed.write) return 'replan';
+    // Everything before the writes completed; the writes not done yet go out one by one,
+    // as `io` does, so every member that still takes writes gets its bytes.
+    markRead(sh, plan.reads);
+    applyValid(sh, plan);
+    await runWrites(env, sh, extents, plan.writes);
+    return 0;
+  }
+  markRead(sh, plan.reads);
+  if (check !== null) {
+    mismatched = await countMismatches(env, sh, check.blocks, check.page, mismatched);
+    return mismatched;
+  }
+  applyValid(sh, plan);
+  if (env.failedCount() > parityDisks(env.layout.geometry.level)) throw new ArrayFailedError(`too many members failed while writing member sector ${sh.sector}`);
+  return 0;
+}
+
+/** Head reads that completed hold their member's bytes. */
+function markRead(sh: StripeHead, reads: readonly MemberIO[]): void {
+  for (const r of reads) if (r.user === undefined) sh.valid[r.disk] = merge(sh.valid[r.disk]!, r.lo, r.hi);
 }
 
 /** Mismatched sectors of a range whose check gave `result`, counted per `page` bytes like md's mismatch_cnt. */
@@ -135,6 +244,10 @@ async function runWrites(env: StripeEnv, sh: StripeHead, extents: readonly Exten
 export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
   for (;;) {
     const plan = planWrite(viewOf(env, sh), extents);
+    if (chainable(env, plan)) {
+      if ((await runChained(env, sh, extents, plan)) === 'replan') continue;
+      return;
+    }
     if (!(await runReads(env, sh, extents, plan.reads)).every(Boolean)) continue;
     await runChain(env, sh, extents, plan.chain);
     applyValid(sh, plan);
@@ -147,6 +260,10 @@ export async function handleRead(env: StripeEnv, sh: StripeHead, extents: readon
   let pending = extents;
   while (pending.length > 0) {
     const plan = planRead(viewOf(env, sh), pending);
+    if (chainable(env, plan)) {
+      if ((await runChained(env, sh, pending, plan)) === 'replan') continue;
+      return;
+    }
     const ok = await runReads(env, sh, pending, plan.reads);
     if (ok.every(Boolean)) {
       await runChain(env, sh, pending, plan.chain);
@@ -171,10 +288,22 @@ export async function syncStripe(env: StripeEnv, sh: StripeHead, lo: number, hi:
   for (;;) {
     const plan = planSync(viewOf(env, sh), lo, hi, mode);
     if (plan.kind === 'skip') return 0;
-    if (!(await runReads(env, sh, [], plan.reads)).every(Boolean)) continue;
-    const mismatched = await runChain(env, sh, [], plan.chain);
-    applyValid(sh, plan);
-    if (plan.writes.length) await runWrites(env, sh, [], plan.writes);
+    let mismatched: number;
+    if (chainable(env, plan)) {
+      // A check plan's writes wait for the check's verdict; the others' travel in the chain.
+      const r = await runChained(env, sh, [], plan);
+      if (r === 'replan') continue;
+      mismatched = r;
+      if (plan.chain.at(-1)?.op === 'check') {
+        applyValid(sh, plan);
+        if (plan.writes.length) await runWrites(env, sh, [], plan.writes);
+      }
+    } else {
+      if (!(await runReads(env, sh, [], plan.reads)).every(Boolean)) continue;
+      mismatched = await runChain(env, sh, [], plan.chain);
+      applyValid(sh, plan);
+      if (plan.writes.length) await runWrites(env, sh, [], plan.writes);
+    }
     if (mismatched > 0 && plan.onMismatch) {
       await runChain(env, sh, [], plan.onMismatch.chain);
       await runWrites(env, sh, [], plan.onMismatch.writes);

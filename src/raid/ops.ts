@@ -18,7 +18,9 @@ export type RaidOps = Pick<
   | 'asyncRaid6TwoDataRecov'
   | 'asyncTxIssuePendingAll'
   | 'waitForAsyncTx'
-> & {
+> &
+  /** Member I/O as chain steps; without them members are read and written by the array's own queues. */
+  Partial<Pick<AsyncTxOps, 'asyncIoRead' | 'asyncIoWrite'>> & {
   /** Allocates a stripe buffer where every engine can use it in place (the shared arena), when offered. */
   allocBlock?(len: number): Uint8Array;
   /** Gives back a block from allocBlock. */
@@ -28,6 +30,7 @@ export type RaidOps = Pick<
 };
 
 export { DmaStatus, TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
+export { IoError } from '../errors.js';
 
 /** The default: the module-level functions (software path). */
 export const defaultRaidOps: RaidOps = asyncTx as unknown as RaidOps;

@@ -42,7 +42,7 @@ describe('member I/O merging', () => {
   it('a full-stripe write of 8 contiguous stripes is one write per member; a read of them one read per member', async () => {
     const chunk = 64 * 1024;
     const members = Array.from({ length: 6 }, (_, i) => new Counting(`c${i}`, 4 << 20));
-    const array = await create(members, { level: 6, chunkBytes: chunk, assumeClean: true, cleanDelayMs: 0, cacheStripes: 64 });
+    const array = await create(members, { level: 6, chunkBytes: chunk, assumeClean: true, cleanDelayMs: 0, cacheStripes: 64, memberIo: 'queue' });
     const dataOffset = array.table.master.dataOffset * SECTOR;
     for (const m of members) m.dataFrom = dataOffset;
     const data = bytes(8 * 4 * chunk, 5);

@@ -13,6 +13,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freemem, tmpdir, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../src/raid/index.js';
 import { dropCache } from './raid_run.js';
@@ -20,9 +21,11 @@ import { median, othersDelay, prng, schedstat } from './common.js';
 import { engineFor, type Engine } from '../src/cli_engine.js';
 import { fill } from '../src/cli_support.js';
 
-export const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
+export const CASES = ['seq-write', 'raw-write', 'seq-read', 'raw-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
 export type CaseName = (typeof CASES)[number];
 export type PolicyLabel = 'inline' | 'auto';
+/** How stripes reach members (RaidArrayOptions.memberIo). */
+export type MemberIo = 'chain' | 'queue';
 
 export interface HeadlinePlan {
   /** RAID levels with their member counts. */
@@ -39,6 +42,8 @@ export interface HeadlinePlan {
   /** Drop the member files from the page cache before each read pass (and sync after each write pass). */
   readonly cold: boolean;
   readonly dir?: string;
+  /** How the arrays reach their members (default 'chain'). */
+  readonly memberIo?: MemberIo;
   /** Called once per measured sample, for progress output. */
   readonly onSample?: (label: string) => void;
 }
@@ -63,6 +68,11 @@ export interface HeadlineRow {
   runs: number;
   /** What the engine was: "inline (no workers)" or "N workers, policy auto". */
   engines: string;
+  /** Median event-loop delay during the pass, p50 and p99, ms (what a service on the same thread feels). */
+  loopP50Ms: number;
+  loopP99Ms: number;
+  /** Median main-thread CPU milliseconds per MB of array data, null where the OS does not say. */
+  mainMsPerMB: number | null;
 }
 
 export interface HeadlineResult {
@@ -81,10 +91,16 @@ export interface Sample {
   othersWait: number | null;
   /** Whole-process CPU, in cores. */
   processCpu: number;
+  loopP50Ms: number;
+  loopP99Ms: number;
+  /** Main-thread CPU ms per MB moved. */
+  mainMsPerMB: number | null;
 }
 
 /** Times `pass` (moving `bytes`): wall, the main thread's CPU and run delay, the other threads' run delay, process CPU. */
 async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample> {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const o0 = othersDelay();
   const m0 = schedstat('/proc/thread-self/schedstat');
   const c0 = process.cpuUsage();
@@ -94,6 +110,7 @@ async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample
   const m1 = schedstat('/proc/thread-self/schedstat');
   const c = process.cpuUsage(c0);
   const o1 = othersDelay();
+  loop.disable();
   let others = 0;
   for (const [tid, d] of o1) others += d - (o0.get(tid) ?? d);
   const known = m0 !== null && m1 !== null;
@@ -103,7 +120,29 @@ async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample
     mainWait: known ? (m1[1] - m0[1]) / 1e9 / wall : null,
     othersWait: o1.size > 0 ? others / 1e9 / wall : null,
     processCpu: (c.user + c.system) / 1e6 / wall,
+    loopP50Ms: loop.percentile(50) / 1e6,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    mainMsPerMB: known ? (m1[0] - m0[0]) / 1e6 / (bytes / 1e6) : null,
   };
+}
+
+/**
+ * The machine's own I/O path for the same work: positional writes or reads of the member bytes a
+ * pass moves (`bytes` of array data → bytes × members / data members), to the same files, with the
+ * same request size and the same number of requests in flight, from this thread. Reported as array
+ * data per second, so an array figure divided by it is the share of the I/O path the array reaches.
+ */
+function rawPass(files: readonly FileMember[], base: number, write: boolean, bytes: number, bs: number, streams: number, dataDisks: number, bufs: readonly Uint8Array[]): () => Promise<void> {
+  const n = files.length;
+  const requests = Math.ceil((bytes * n) / dataDisks / bs);
+  return () =>
+    streamsPass(streams, Math.ceil(requests / streams), async (s, i) => {
+      const k = i * streams + s;
+      if (k >= requests) return;
+      const f = files[k % n]!;
+      const pos = base + Math.floor(k / n) * bs;
+      await (write ? f.write(bufs[s]!.subarray(0, bs), pos) : f.read(bufs[s]!.subarray(0, bs), pos));
+    });
 }
 
 /** `streams` concurrent loops, stream s doing requests 0..perStream-1 in order. */
@@ -125,7 +164,7 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
   const t0 = Date.now();
   const inline = engineFor({ workers: 0 });
   const engines: Array<{ policy: PolicyLabel; engine: Engine }> = [{ policy: 'inline', engine: inline }];
-  const samples = new Map<string, { row: Omit<HeadlineRow, 'mbps' | 'mbpsMin' | 'mbpsMax' | 'mainThreadCpu' | 'processCpu' | 'mainThreadWait' | 'othersWait' | 'runs'>; s: Sample[] }>();
+  const samples = new Map<string, { row: Pick<HeadlineRow, 'case' | 'level' | 'blockBytes' | 'policy' | 'engines'>; s: Sample[] }>();
   const record = (c: CaseName, level: 5 | 6, blockBytes: number, policy: PolicyLabel, label: string, s: Sample) => {
     const key = `${c}/${level}/${blockBytes}/${policy}`;
     if (!samples.has(key)) samples.set(key, { row: { case: c, level, blockBytes, policy, engines: label }, s: [] });
@@ -165,7 +204,7 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
         await made.stop();
         const open = (ops: RaidOps, missing: readonly number[], readonly: boolean): Promise<RaidArray> =>
           Promise.all(paths.filter((_, i) => !missing.includes(i)).map((p) => FileMember.open(p))).then((m) =>
-            assemble(m, { ops, readonly, ownsMembers: true }).then((a) => a.array),
+            assemble(m, { ops, readonly, ownsMembers: true, memberIo: plan.memberIo ?? 'chain' }).then((a) => a.array),
           );
         const syncAll = () => Promise.all(files.map((f) => f.sync())).then(() => undefined);
         const before = async () => {
@@ -199,6 +238,10 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
             const seqRead = (a: RaidArray) => streamsPass(plan.streams, per, (s, i) => a.read(dst[s]!.subarray(0, bs), at(s, i)));
             const rnd = Math.max(1, Math.floor(passBytes(plan, bs, true) / bs / plan.streams));
             const slots = size / bs;
+            const base = defaultDataOffset((component / SECTOR) * 2, plan.chunk / SECTOR) * SECTOR;
+            // The I/O path alone, same files, sizes and concurrency (filed under the inline policy: no engine runs).
+            record('raw-write', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(files, base, true, moved, bs, plan.streams, dataDisks, src)));
+            record('raw-read', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(files, base, false, moved, bs, plan.streams, dataDisks, dst)));
             for (const { policy, engine } of engines) {
               const ops = engine.ops;
               record('seq-write', level, bs, policy, engine.label, await sample(ops, [], false, moved, async (a) => {
@@ -250,6 +293,9 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
     processCpu: median(s.map((x) => x.processCpu)),
     mainThreadWait: s.some((x) => x.mainWait === null) ? null : median(s.map((x) => x.mainWait!)),
     othersWait: s.some((x) => x.othersWait === null) ? null : median(s.map((x) => x.othersWait!)),
+    loopP50Ms: median(s.map((x) => x.loopP50Ms)),
+    loopP99Ms: median(s.map((x) => x.loopP99Ms)),
+    mainMsPerMB: s.some((x) => x.mainMsPerMB === null) ? null : median(s.map((x) => x.mainMsPerMB!)),
     runs: s.length,
   }));
   const freeRam = freemem();

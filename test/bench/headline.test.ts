@@ -9,10 +9,10 @@ import { describe, it } from 'node:test';
 import { barChartSvg, niceMax } from '../../bench/svg_chart.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
-const CASES = ['seq-write', 'seq-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'];
+const CASES = ['seq-write', 'raw-write', 'seq-read', 'raw-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'];
 
 describe('asynctx bench headline', () => {
-  it('--quick --json: one row per case, level, block size and policy, all seven cases; --report writes markdown and SVG', () => {
+  it('--quick --json: one row per case, level, block size and policy, every case; --report writes markdown and SVG', () => {
     const report = mkdtempSync(join(tmpdir(), 'asynctx-headline-test-'));
     try {
       const r = spawnSync(process.execPath, [BIN, 'bench', 'headline', '--quick', '--size', '4M', '--runs', '1', '--json', '--report', report], { encoding: 'utf8', timeout: 90_000 });
@@ -26,11 +26,13 @@ describe('asynctx bench headline', () => {
         assert.equal(typeof row.blockBytes, 'number');
         assert.ok((row.mbps as number) > 0);
         assert.ok(row.mainThreadCpu === null || (typeof row.mainThreadCpu === 'number' && row.mainThreadCpu >= 0));
+        assert.ok(typeof row.loopP99Ms === 'number' && row.loopP99Ms >= (row.loopP50Ms as number));
       }
       assert.deepEqual([...new Set(rows.map((x) => x.case))].sort(), [...CASES].sort());
-      // RAID-6: 5 streaming cases x 2 sizes + resync + check; RAID-5 has no degraded-read-2. Each for both policies.
-      assert.equal(rows.filter((x) => x.level === 6).length, (5 * 2 + 2) * 2);
-      assert.equal(rows.filter((x) => x.level === 5).length, (4 * 2 + 2) * 2);
+      // RAID-6: 5 streaming cases x 2 sizes + resync + check, for both policies, and the two raw rows
+      // per size (no engine: one row each); RAID-5 has no degraded-read-2.
+      assert.equal(rows.filter((x) => x.level === 6).length, (5 * 2 + 2) * 2 + 2 * 2);
+      assert.equal(rows.filter((x) => x.level === 5).length, (4 * 2 + 2) * 2 + 2 * 2);
       assert.ok(!rows.some((x) => x.level === 5 && x.case === 'degraded-read-2'));
       assert.match(r.stderr, /page cache/);
       const md = readFileSync(join(report, 'README.md'), 'utf8');

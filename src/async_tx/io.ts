@@ -54,24 +54,8 @@ function checkTransfers(
  * @throws InvalidArgumentError, OutOfRangeError, OverlapError (two buffers may not share a byte),
  *   UnknownFlagError (only Ack and Fence apply), DependencyMisuseError, ClientClosedError.
  */
-export function ioRead(
-  ctx: TxContext,
-  buffers: readonly Uint8Array[],
-  targets: readonly IoTarget[],
-  positions: readonly number[],
-  offset: Offsets,
-  len: number,
-  submit?: SubmitCtl,
-): Tx {
-  const fn = 'asyncIoRead';
-  ctx.assertOpen(fn);
-  const s = checkSubmit(ctx, fn, submit, 0);
-  const t = checkTransfers(fn, buffers, targets, positions, offset, len);
-  for (let i = 1; i < t.blocks.length; i++) {
-    checkNoOverlap(fn, { name: `buffers[${i}]`, view: t.blocks[i]! }, t.blocks.slice(0, i).map((v, j) => ({ name: `buffers[${j}]`, view: v })), false);
-  }
-  const op: HwOp = { kind: 'io_read', ...t };
-  return dispatch(ctx, beginTx(ctx, 'io_read', s), op);
+export function ioRead(ctx: TxContext, buffers: readonly Uint8Array[], targets: readonly IoTarget[], positions: readonly number[], offset: Offsets, len: number, submit?: SubmitCtl): Tx {
+  return ioStep(ctx, 'io_read', buffers, targets, positions, offset, len, submit);
 }
 
 /**
@@ -79,18 +63,30 @@ export function ioRead(
  * The buffers may overlap (the same bytes written to several targets is a mirror).
  * @throws as ioRead, but for overlap.
  */
-export function ioWrite(
+export function ioWrite(ctx: TxContext, buffers: readonly Uint8Array[], targets: readonly IoTarget[], positions: readonly number[], offset: Offsets, len: number, submit?: SubmitCtl): Tx {
+  return ioStep(ctx, 'io_write', buffers, targets, positions, offset, len, submit);
+}
+
+function ioStep(
   ctx: TxContext,
+  kind: 'io_read' | 'io_write',
   buffers: readonly Uint8Array[],
   targets: readonly IoTarget[],
   positions: readonly number[],
   offset: Offsets,
   len: number,
-  submit?: SubmitCtl,
+  submit: SubmitCtl | undefined,
 ): Tx {
-  const fn = 'asyncIoWrite';
+  const fn = kind === 'io_read' ? 'asyncIoRead' : 'asyncIoWrite';
   ctx.assertOpen(fn);
   const s = checkSubmit(ctx, fn, submit, 0);
-  const op: HwOp = { kind: 'io_write', ...checkTransfers(fn, buffers, targets, positions, offset, len) };
-  return dispatch(ctx, beginTx(ctx, 'io_write', s), op);
+  const t = checkTransfers(fn, buffers, targets, positions, offset, len);
+  // Two reads into one byte would leave it to chance which lands last.
+  if (kind === 'io_read') {
+    for (let i = 1; i < t.blocks.length; i++) {
+      checkNoOverlap(fn, { name: `buffers[${i}]`, view: t.blocks[i]! }, t.blocks.slice(0, i).map((v, j) => ({ name: `buffers[${j}]`, view: v })), false);
+    }
+  }
+  const op: HwOp = { kind, ...t };
+  return dispatch(ctx, beginTx(ctx, kind, s), op);
 }

@@ -265,31 +265,17 @@ let inlineCount = 0;
  */
 export function runInline(tx: TxDescriptor, op: HwOp): void {
   const ctx = tx.ctx;
-  if (isIoOp(op)) {
-    startHostIo(tx, op);
-    return;
-  }
-  const chan = ctx.softwareChannel;
+  const io = isIoOp(op);
+  const chan = io ? ctx.hostIoChannel : ctx.softwareChannel;
   const desc = chan.prepare(op, (d) => {
     tx.cookie = d.cookie;
     tx.complete(d.status, d.result, d.error);
   })!;
   tx.channel = chan.name;
   tx.hw = desc;
-  const timed = tx.bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0;
+  // I/O is not timed: its cost is the transfers', which the main thread only starts.
+  const timed = !io && (tx.bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0);
   const t0 = timed ? performance.now() : 0;
   chan.submit(desc);
   if (timed) ctx.placement.ranInline(op, (performance.now() - t0) * 1e6);
-}
-
-/** The main thread's I/O path: the transfers start now, the step completes when they end. */
-function startHostIo(tx: TxDescriptor, op: HwOp): void {
-  const chan = tx.ctx.hostIoChannel;
-  const desc = chan.prepare(op, (d) => {
-    tx.cookie = d.cookie;
-    tx.complete(d.status, d.result, d.error);
-  })!;
-  tx.channel = chan.name;
-  tx.hw = desc;
-  chan.submit(desc);
 }

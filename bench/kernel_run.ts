@@ -9,7 +9,7 @@
  *       ≥ 256 MiB, so the bytes come from DRAM.
  */
 import { allocBlock, arena, freeBlock } from '../src/mem/arena.js';
-import { kernels, scalarKernels, wasmKernels, type KernelOp, type KernelSet, type Slot } from '../src/kernels/index.js';
+import { kernels, scalarKernels, wasmKernels, wasmKernelVariants, type KernelOp, type KernelSet, type Slot } from '../src/kernels/index.js';
 import type { BenchClock, BenchMode, BenchOp } from './kernel_ops.js';
 
 export { BENCH_OPS, type BenchClock, type BenchMode, type BenchOp } from './kernel_ops.js';
@@ -178,7 +178,8 @@ function coldCount(op: BenchOp, sources: number, size: number, plan: BenchPlan):
 
 /**
  * Measures every row of the plan, calling `emit` as each is done.
- * Impls: wasm-simd and scalar on arena blocks; wasm-simd+copy on plain
+ * Impls: wasm-simd, each of its variants (for the ops where it differs) and
+ * scalar on arena blocks; wasm-simd+copy on plain
  * Buffers (copied into the kernels' memory and back, hot only; `selected`
  * as for wasm-simd, the same kernels); buffer.copy, the memory-speed
  * yardstick, as memcpy rows between plain Buffers.
@@ -188,6 +189,7 @@ export function runBench(plan: BenchPlan, emit: (row: BenchRow) => void): void {
   const wasm = wasmKernels();
   const impls: { name: string; k: KernelSet; from: Source }[] = [];
   if (wasm !== null) impls.push({ name: wasm.name, k: wasm, from: 'arena' });
+  for (const v of wasmKernelVariants()) impls.push({ name: v.name, k: v, from: 'arena' });
   impls.push({ name: scalarKernels.name, k: scalarKernels, from: 'arena' });
   if (wasm !== null) impls.push({ name: `${wasm.name}+copy`, k: wasm, from: 'plain' });
 
@@ -203,7 +205,7 @@ export function runBench(plan: BenchPlan, emit: (row: BenchRow) => void): void {
         for (const sources of new Set(plan.sources.map((s) => sourcesFor(op, s)))) {
           if (op === 'raid6_2data' && sources < 2) continue;
           for (const from of ['arena', 'plain'] as const) {
-            const users = impls.filter((i) => i.from === from);
+            const users = impls.filter((i) => i.from === from && (i.k.variantOps === undefined || i.k.variantOps.includes(KERNEL_OP[op])));
             if (users.length === 0 || (from === 'plain' && mode === 'cold')) continue;
             const fx = fixtures(op, sources, size, mode === 'hot' ? 1 : coldCount(op, sources, size, plan), from);
             try {

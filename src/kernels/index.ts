@@ -2,29 +2,29 @@
  * The kernels the library runs. `activeKernels()` is what the synchronous path
  * and every engine call: on first use it picks, per operation, the fastest of
  * the WebAssembly SIMD set and the scalar reference (select.ts).
+ * The WebAssembly candidates are the default set and its variants
+ * (wasm_variants.ts), each measured only for the ops where it differs.
  * ASYNCTX_KERNELS=scalar|wasm forces one set (wasm-debug: the unoptimized build);
- * ASYNCTX_KERNELS=op:variant,... pins those ops (the others take the preferred
- * candidate) and measures nothing. An automatic selection is remembered in the
+ * ASYNCTX_KERNELS=op:impl,... pins those ops (impl: scalar, wasm-simd or a
+ * variant of it for that op, such as xor:wasm-simd/xor128; the others take
+ * the preferred candidate) and measures nothing. An automatic selection is remembered in the
  * user's cache directory (selection_cache.ts; ASYNCTX_KERNEL_CACHE=0 disables).
  */
 import { scalarKernels } from './scalar.js';
-import { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
+import { KERNEL_OPS, candidateFor, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
 import type { KernelSet } from './types.js';
 import type { KernelBuild } from './wasm_module.js';
 import { wasmKernels, wasmKernelsError } from './wasm.js';
+import { WASM_VARIANTS } from './wasm_variants.js';
 import { cachePath, currentKey, loadCachedTable, saveCachedTable, verifiedKernels } from './selection_cache.js';
 
 export type { Block, KernelSet, Slot } from './types.js';
 export { scalarKernels } from './scalar.js';
 export { KERNEL_OPS, composeKernels, selectKernels, type KernelChoice, type KernelOp, type Selection } from './select.js';
-export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels, wasmKernelsError } from './wasm.js';
+export { createWasmKernelSet, MIN_SCRATCH_BYTES, wasmKernels, wasmKernelVariants, wasmKernelsError } from './wasm.js';
+export { WASM_VARIANTS, type WasmVariant } from './wasm_variants.js';
 export { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm_module.js';
 
-/**
- * The candidate kernel sets for an ASYNCTX_KERNELS value in order of
- * preference (wasm-simd, then the scalar reference), and a warning when the
- * request cannot be met or is not understood.
- */
 export { CACHE_FORMAT, cachePath } from './selection_cache.js';
 
 /**
@@ -37,7 +37,7 @@ export function pinnedSelection(request: string, candidates: readonly KernelSet[
   const choice = Object.fromEntries(KERNEL_OPS.map((op) => [op, candidates[0].name])) as Record<KernelOp, string>;
   for (const part of request.split(',')) {
     const [op, impl] = part.split(':').map((x) => x.trim());
-    if (!(KERNEL_OPS as readonly string[]).includes(op) || !candidates.some((k) => k.name === impl)) {
+    if (!(KERNEL_OPS as readonly string[]).includes(op) || !candidates.some((k) => k.name === impl && candidateFor(k, op as KernelOp))) {
       const names = candidates.map((k) => k.name).join(', ');
       return { selection: null, warning: `ASYNCTX_KERNELS: "${part}" is not op:variant with a variant of ${names}; choosing automatically` };
     }
@@ -47,15 +47,25 @@ export function pinnedSelection(request: string, candidates: readonly KernelSet[
   return { selection: { kernels: composeKernels(choice, candidates), table, ms: performance.now() - t0 } };
 }
 
+/** The wasm set, its variants (WASM_VARIANTS, those it offers) and the scalar reference, in order of preference. */
+function withVariants(w: KernelSet | null): KernelSet[] {
+  if (w === null) return [scalarKernels];
+  const variants = WASM_VARIANTS.map((v) => w.variant?.(`${w.name}/${v.name}`) ?? null).filter((k): k is KernelSet => k !== null);
+  return [w, ...variants, scalarKernels];
+}
+
+/**
+ * The candidate kernel sets for an ASYNCTX_KERNELS value in order of
+ * preference (wasm-simd, its variants, then the scalar reference; `wasm`
+ * forces the default wasm-simd set alone), and a warning when the request
+ * cannot be met or is not understood.
+ */
 export function kernelCandidates(
   request: string | undefined,
   wasm: (build: KernelBuild) => KernelSet | null,
 ): { candidates: KernelSet[]; warning?: string } {
   const mode = (request ?? '').trim().toLowerCase();
-  if (mode.includes(':')) {
-    const w = wasm('release');
-    return { candidates: w === null ? [scalarKernels] : [w, scalarKernels] };
-  }
+  if (mode.includes(':')) return { candidates: withVariants(wasm('release')) };
   if (mode === 'scalar') return { candidates: [scalarKernels] };
   if (mode === 'wasm' || mode === 'wasm-debug') {
     const w = wasm(mode === 'wasm' ? 'release' : 'debug');
@@ -65,8 +75,7 @@ export function kernelCandidates(
       warning: `ASYNCTX_KERNELS=${mode}: WebAssembly SIMD kernels are unavailable here (${wasmKernelsError() ?? 'unknown reason'}); using the scalar kernels`,
     };
   }
-  const w = wasm('release');
-  const candidates = w === null ? [scalarKernels] : [w, scalarKernels];
+  const candidates = withVariants(wasm('release'));
   if (mode === '' || mode === 'auto') return { candidates };
   return { candidates, warning: `ASYNCTX_KERNELS=${request} is not one of scalar, wasm, wasm-debug, auto; choosing automatically` };
 }

@@ -5,10 +5,9 @@
  * and by how much.
  */
 import { allocBlock, freeBlock } from '../mem/arena.js';
-import type { Block, KernelSet, Slot } from './types.js';
+import type { Block, KernelOp, KernelSet, Slot } from './types.js';
 
-/** The operations of a KernelSet. */
-export type KernelOp = Exclude<keyof KernelSet, 'name'>;
+export type { KernelOp } from './types.js';
 
 export const KERNEL_OPS: readonly KernelOp[] = [
   'memcpy', 'memset', 'xor', 'xorIsZero', 'genSyndrome', 'xorSyndrome', 'pqCheck',
@@ -41,16 +40,33 @@ const BATCH_MS = 0.025;
 const MARGIN = 1.1;
 const DATA = 4;
 
-/** A KernelSet whose op `op` is `impls[choice[op]].op`. @throws RangeError when a choice names no candidate. */
+/** The candidate named `name`, or the variant of that name of a candidate (name "base/variant"). */
+function implNamed(name: string, impls: readonly KernelSet[]): KernelSet | undefined {
+  const exact = impls.find((k) => k.name === name);
+  if (exact !== undefined) return exact;
+  const base = impls.find((k) => name.startsWith(`${k.name}/`) && typeof k.variant === 'function');
+  return base?.variant?.(name) ?? undefined;
+}
+
+/**
+ * A KernelSet whose op `op` is `impls[choice[op]].op`; a choice may name a
+ * variant of a set in `impls` ("wasm-simd/xor128" when "wasm-simd" is there).
+ * @throws RangeError when a choice names no candidate.
+ */
 export function composeKernels(choice: Readonly<Record<KernelOp, string>>, impls: readonly KernelSet[]): KernelSet {
   const names = new Set(KERNEL_OPS.map((op) => choice[op]));
   const set: Record<string, unknown> = { name: names.size === 1 ? [...names][0] : 'auto' };
   for (const op of KERNEL_OPS) {
-    const impl = impls.find((k) => k.name === choice[op]);
+    const impl = implNamed(choice[op], impls);
     if (impl === undefined) throw new RangeError(`composeKernels: no kernel set named ${choice[op]} for ${op}`);
     set[op] = impl[op].bind(impl);
   }
   return set as unknown as KernelSet;
+}
+
+/** True when the selection measures `k` for `op`: every op, or for a variant the ops where it differs. */
+export function candidateFor(k: KernelSet, op: KernelOp): boolean {
+  return k.variantOps === undefined || k.variantOps.includes(op);
 }
 
 /** Buffers for one measurement: arena blocks, as the library's fast path uses. */
@@ -137,7 +153,9 @@ function batch(bench: Bench, k: KernelSet, op: KernelOp, calls: number): { mbps:
  * candidate sees the same bytes. With one candidate nothing is measured.
  * @param candidates valid kernel sets in order of preference: a later one
  *   replaces an earlier one for an op only when it measured ≥ 10 % faster, so
- *   noise on a busy machine does not flip a choice made by design
+ *   noise on a busy machine does not flip a choice made by design; a variant
+ *   (variantOps) is measured, and may win, only for the ops where it differs,
+ *   and the first candidate must be a candidate for every op
  */
 export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELECT_BUDGET_MS): Selection {
   const t0 = performance.now();
@@ -154,7 +172,7 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
   const best = new Map<string, number>();
   try {
     // One untimed call of everything first: page faults, lazy compilation, inline caches.
-    for (const op of KERNEL_OPS) for (const k of candidates) bench.run(k, op);
+    for (const op of KERNEL_OPS) for (const k of candidates) if (candidateFor(k, op)) bench.run(k, op);
     const calls = new Map<string, number>();
     // Then two passes over the ops, each op getting an equal share of the time left in
     // each, its candidates' batches alternating (at least twice each, so a busy machine
@@ -167,6 +185,7 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
       const end = performance.now() + (deadline - performance.now()) / (slots - i);
       for (let round = 0; round < 2 || performance.now() < end; round++) {
         for (const k of candidates) {
+          if (!candidateFor(k, op)) continue;
           const key = `${op}:${k.name}`;
           const n = calls.get(key) ?? 1;
           const b = batch(bench, k, op, n);
@@ -183,6 +202,7 @@ export function selectKernels(candidates: readonly KernelSet[], budgetMs = SELEC
     const mbps: Record<string, number> = {};
     let winner = candidates[0].name;
     for (const k of candidates) {
+      if (!candidateFor(k, op)) continue;
       mbps[k.name] = Math.round(best.get(`${op}:${k.name}`) ?? 0);
       if (mbps[k.name] > mbps[winner] * MARGIN) winner = k.name;
     }

@@ -15,8 +15,8 @@ import { KERNEL_OPS, composeKernels, type KernelChoice, type KernelOp } from './
 import type { Block, KernelSet } from './types.js';
 import { kernelModuleUrl } from './wasm_module.js';
 
-/** Bumped whenever the file's meaning changes; another version is stale. */
-export const CACHE_FORMAT = 1;
+/** Bumped whenever the file's meaning changes (2: the wasm-simd variants' names); another version is stale. */
+export const CACHE_FORMAT = 2;
 
 /** What a cached selection must match to be used. */
 export interface CacheKey {

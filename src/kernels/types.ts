@@ -11,9 +11,24 @@ export type Block = Uint8Array;
 /** A data slot: `null` is a block of zeros that keeps its slot index. */
 export type Slot = Uint8Array | null;
 
+/** The operations of a KernelSet. */
+export type KernelOp = Exclude<keyof KernelSet, 'name' | 'variantOps' | 'variant'>;
+
 export interface KernelSet {
-  /** Short name, shown by `kernels()` and the CLI ("scalar", "wasm-simd", …). */
+  /** Short name, shown by `kernels()` and the CLI ("scalar", "wasm-simd", "wasm-simd/xor128", …). */
   readonly name: string;
+  /**
+   * For a variant of another set (the same kernels but a few, named
+   * "base/variant"): the ops where it differs, the only ones the start-up
+   * selection measures it for. Absent: a candidate for every op.
+   */
+  readonly variantOps?: readonly KernelOp[];
+  /**
+   * This set's variant called `name` ("wasm-simd/xor128"), or null when it
+   * has none of that name: a thread that built only the base set (a worker)
+   * composes a choice that names its variants.
+   */
+  variant?(name: string): KernelSet | null;
   /** dest = src (no overlap). */
   memcpy(dest: Block, src: Block): void;
   /** Every byte of dest = value (0..255). */

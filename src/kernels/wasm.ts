@@ -18,8 +18,9 @@ import { InvalidArgumentError, OutOfRangeError } from '../errors.js';
 import { arena } from '../mem/arena.js';
 import { readArenaHeader, type Region } from '../mem/layout.js';
 import { scalarKernels } from './scalar.js';
-import type { Block, KernelSet, Slot } from './types.js';
+import type { Block, KernelOp, KernelSet, Slot } from './types.js';
 import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm_module.js';
+import { variantExports, WASM_VARIANTS, type WasmVariant } from './wasm_variants.js';
 
 /** Layout of a kernel scratch region: the pointer list, the kernels' 4 KiB tmp, then the bounce area. */
 const SCRATCH_PTRS = 0;
@@ -49,8 +50,8 @@ class Target {
 
   constructor(
     readonly k: KernelExports,
-    memory: WebAssembly.Memory,
-    scratch: Region,
+    private readonly memory: WebAssembly.Memory,
+    private readonly scratch: Region,
     readonly tables: number,
   ) {
     if (scratch.bytes < MIN_SCRATCH_BYTES || scratch.offset % 64 !== 0 || scratch.offset + scratch.bytes > memory.buffer.byteLength) {
@@ -75,19 +76,40 @@ class Target {
   table(c: number): number {
     return this.tables + (c & 0xff) * 32;
   }
+
+  /** The same instance, memory and scratch with the exports of variant `v` (the scratch is shared: one op runs at a time per thread). */
+  variant(v: WasmVariant): Target {
+    return new Target(variantExports(this.k, v), this.memory, this.scratch, this.tables);
+  }
 }
 
 /** One chunk of an op: the target, the address of each block (0 for null), the chunk length. */
 type Body = (t: Target, addr: readonly number[], len: number) => boolean;
 
 class WasmKernels implements KernelSet {
+  private readonly variants = new Map<string, WasmKernels>();
+
   constructor(
     readonly name: string,
     private readonly shared: Target,
     private readonly priv: Target,
     private readonly buffer: ArrayBufferLike,
     private readonly dataOffset: number,
+    readonly variantOps?: readonly KernelOp[],
   ) {}
+
+  /** The variant "<this name>/<variant>" of WASM_VARIANTS (made once), or null; a variant has none of its own. */
+  variant(name: string): KernelSet | null {
+    if (this.variantOps !== undefined || !name.startsWith(`${this.name}/`)) return null;
+    let set = this.variants.get(name);
+    if (set === undefined) {
+      const v = WASM_VARIANTS.find((x) => `${this.name}/${x.name}` === name);
+      if (v === undefined) return null;
+      set = new WasmKernels(name, this.shared.variant(v), this.priv.variant(v), this.buffer, this.dataOffset, v.ops);
+      this.variants.set(name, set);
+    }
+    return set;
+  }
 
   private inPlace(b: Block): boolean {
     return b.buffer === this.buffer && b.byteOffset >= this.dataOffset;
@@ -374,6 +396,16 @@ export function wasmKernels(build: KernelBuild = 'release'): KernelSet | null {
     cache.set(build, set);
   }
   return set;
+}
+
+/**
+ * The variants of this thread's wasm-simd set (WASM_VARIANTS, in that order),
+ * candidates of the start-up selection beside it; empty where it cannot run.
+ */
+export function wasmKernelVariants(build: KernelBuild = 'release'): KernelSet[] {
+  const base = wasmKernels(build);
+  if (base === null) return [];
+  return WASM_VARIANTS.map((v) => base.variant?.(`${base.name}/${v.name}`)).filter((k): k is KernelSet => k !== null && k !== undefined);
 }
 
 /** Why wasmKernels() returned null, or null when it has not failed. */

@@ -29,11 +29,27 @@ export interface KernelExports {
     ptrs: number, n: number, p: number, q: number, da: number, db: number, ptbl: number, qtbl: number, tmp: number, len: number,
   ): void;
   recov_datap(ptrs: number, n: number, p: number, q: number, da: number, tbl: number, tmp: number, len: number): void;
+  // Variants of xor, gen_syndrome, xor_syndrome and pq_check (same arguments, same bytes): wasm_variants.ts.
+  xor_l2: KernelExports['xor'];
+  xor_l8: KernelExports['xor'];
+  xor_pairs: KernelExports['xor'];
+  xor_grouped: KernelExports['xor'];
+  gen_syndrome_l2: KernelExports['gen_syndrome'];
+  gen_syndrome_sra: KernelExports['gen_syndrome'];
+  gen_syndrome_m16: KernelExports['gen_syndrome'];
+  xor_syndrome_l2: KernelExports['xor_syndrome'];
+  xor_syndrome_sra: KernelExports['xor_syndrome'];
+  xor_syndrome_m16: KernelExports['xor_syndrome'];
+  pq_check_l2: KernelExports['pq_check'];
+  pq_check_sra: KernelExports['pq_check'];
+  pq_check_m16: KernelExports['pq_check'];
 }
 
 const EXPORT_NAMES: readonly (keyof KernelExports)[] = [
   'xor', 'xor_zero', 'is_zero', 'equal', 'memcpy', 'memset', 'gen_syndrome', 'xor_syndrome', 'pq_check',
   'mul_const', 'mul_acc', 'recov_2data', 'recov_datap',
+  'xor_l2', 'xor_l8', 'xor_pairs', 'xor_grouped', 'gen_syndrome_l2', 'gen_syndrome_sra', 'gen_syndrome_m16',
+  'xor_syndrome_l2', 'xor_syndrome_sra', 'xor_syndrome_m16', 'pq_check_l2', 'pq_check_sra', 'pq_check_m16',
 ];
 
 /** release: optimized; debug: unoptimized, with names and a source map. */

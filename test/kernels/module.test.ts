@@ -15,7 +15,9 @@ import {
   scalarKernels,
   selectKernels,
   simdSupported,
+  WASM_VARIANTS,
   wasmKernels,
+  wasmKernelVariants,
   type KernelOp,
   type KernelSet,
 } from '../../src/kernels/index.js';
@@ -58,7 +60,10 @@ function memoryImportFlags(bytes: Uint8Array): number {
 const EXPORTS = [
   'equal', 'gen_syndrome', 'is_zero', 'memcpy', 'memset', 'mul_acc', 'mul_const', 'pq_check',
   'recov_2data', 'recov_datap', 'xor', 'xor_syndrome', 'xor_zero',
-];
+  // the variants' stand-ins (wasm_variants.ts)
+  'gen_syndrome_l2', 'gen_syndrome_m16', 'gen_syndrome_sra', 'pq_check_l2', 'pq_check_m16', 'pq_check_sra',
+  'xor_grouped', 'xor_l2', 'xor_l8', 'xor_pairs', 'xor_syndrome_l2', 'xor_syndrome_m16', 'xor_syndrome_sra',
+].sort();
 const GLOBAL = 6;
 const START = 8;
 const ELEMENT = 9;
@@ -134,6 +139,47 @@ describe('kernel selection', () => {
     }
   });
 
+  it('measures a variant only for the ops where it differs; it replaces the default only 10 % faster', () => {
+    const wasm = wasmKernels();
+    assert.ok(wasm !== null);
+    const variants = wasmKernelVariants();
+    const candidates = [wasm, ...variants, scalarKernels];
+    const sel = selectKernels(candidates, 30);
+    for (const c of sel.table) {
+      const measured = candidates.filter((k) => k.variantOps === undefined || k.variantOps.includes(c.op)).map((k) => k.name);
+      assert.deepEqual(Object.keys(c.mbps).sort(), [...measured].sort(), c.op);
+      let expect = measured[0];
+      for (const name of measured) if (c.mbps[name] > c.mbps[expect] * 1.1) expect = name;
+      assert.equal(c.impl, expect, `${c.op}: ${JSON.stringify(c.mbps)}`);
+    }
+    for (const op of ['xor', 'genSyndrome', 'xorSyndrome', 'pqCheck'] as const) {
+      assert.ok(Object.keys(sel.table.find((c) => c.op === op)!.mbps).some((n) => n.startsWith('wasm-simd/')), `${op} has variants`);
+    }
+  });
+
+  it('composes a choice naming variants from the default set alone, as a worker does', () => {
+    const wasm = wasmKernels();
+    assert.ok(wasm !== null);
+    const choice = Object.fromEntries(KERNEL_OPS.map((op) => [op, 'wasm-simd'])) as Record<KernelOp, string>;
+    for (const v of WASM_VARIANTS) {
+      const name = `wasm-simd/${v.name}`;
+      const set: KernelSet | null | undefined = wasm.variant?.(name);
+      assert.ok(set, name);
+      assert.equal(set.name, name);
+      assert.deepEqual(set.variantOps, v.ops);
+      assert.equal(set.variant?.(name), null, 'a variant has no variants of its own');
+      const k = composeKernels({ ...choice, [v.ops[0]]: name }, [scalarKernels, wasm]);
+      const a = Uint8Array.from({ length: 100 }, (_, i) => i * 7);
+      const b = Uint8Array.from({ length: 100 }, (_, i) => 255 - i);
+      const dest = new Uint8Array(100);
+      k.xor(dest, [a, b]);
+      assert.ok(dest.every((x, i) => x === (a[i] ^ b[i])));
+    }
+    assert.equal(wasm.variant?.('wasm-simd/nope'), null);
+    assert.throws(() => composeKernels({ ...choice, xor: 'wasm-simd/nope' }, [scalarKernels, wasm]), RangeError);
+    assert.throws(() => composeKernels({ ...choice, xor: 'wasm-simd/xor128' }, [scalarKernels]), RangeError);
+  });
+
   it('with one candidate measures nothing', () => {
     const sel = selectKernels([scalarKernels]);
     assert.equal(sel.kernels.name, 'scalar');
@@ -159,6 +205,11 @@ describe('kernel selection', () => {
     assert.deepEqual(names(kernelCandidates('wasm', () => fake)), ['wasm-simd']);
     assert.deepEqual(names(kernelCandidates(undefined, () => fake)), ['wasm-simd', 'scalar']);
     assert.deepEqual(names(kernelCandidates('auto', () => fake)), ['wasm-simd', 'scalar']);
+    // The real set offers its variants: candidates after it, before the scalar reference; `wasm` is the default alone.
+    const all = ['wasm-simd', ...WASM_VARIANTS.map((v) => `wasm-simd/${v.name}`), 'scalar'];
+    assert.deepEqual(names(kernelCandidates(undefined, wasmKernels)), all);
+    assert.deepEqual(names(kernelCandidates('xor:scalar', wasmKernels)), all);
+    assert.deepEqual(names(kernelCandidates('wasm', wasmKernels)), ['wasm-simd']);
     const missing = kernelCandidates('wasm', () => null);
     assert.deepEqual(names(missing), ['scalar']);
     assert.match(missing.warning ?? '', /unavailable/);
@@ -182,5 +233,31 @@ describe('kernel selection', () => {
     assert.deepEqual(run('wasm'), { name: 'wasm-simd', impls: ['wasm-simd'] });
     const auto = run('');
     assert.ok(auto.impls.includes('wasm-simd'), 'wasm chosen for some ops by default');
+  });
+
+  it('worker engines run the variants the main thread chose', () => {
+    const index = JSON.stringify(new URL('../../src/index.js', import.meta.url).href);
+    const script = `
+      const a = await import(${index});
+      const { scalarKernels } = await import('./dist/src/kernels/index.js');
+      const c = a.createClient({ workers: 1, policy: 'offload' });
+      const len = 65536 + 17;
+      const src = Array.from({ length: 6 }, (_, i) => c.allocBlock(len).map((_, j) => (j * 31 + i * 7) & 0xff));
+      const [x, p, q, ex, ep, eq] = Array.from({ length: 6 }, () => c.allocBlock(len));
+      await c.waitForAsyncTx(c.asyncXor(x, src, 0, len, { flags: a.TxFlags.XorZeroDst }));
+      await c.waitForAsyncTx(c.asyncGenSyndrome([...src, p, q], 0, len));
+      scalarKernels.xor(ex, src);
+      scalarKernels.genSyndrome(src, ep, eq);
+      const same = (u, v) => u.every((b, i) => b === v[i]);
+      const offloaded = Object.values(c.stats().ops).reduce((n, o) => n + o.offloaded, 0);
+      console.log(JSON.stringify({ ok: same(x, ex) && same(p, ep) && same(q, eq), offloaded, impls: a.kernels().filter((k) => k.op === 'xor' || k.op === 'genSyndrome').map((k) => k.impl) }));
+      await c.close();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      env: { ...process.env, ASYNCTX_KERNELS: 'xor:wasm-simd/xor-group4,genSyndrome:wasm-simd/pq-mul16' },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, offloaded: 2, impls: ['wasm-simd/xor-group4', 'wasm-simd/pq-mul16'] });
   });
 });

@@ -121,6 +121,22 @@ describe('kernel selection cache', () => {
     assert.equal(existsSync(file(home)), false);
     const bad = select(home, { ASYNCTX_KERNELS: 'xor:nope' });
     assert.match(bad.stderr, /not op:variant/);
+    const variant = select(home, { ASYNCTX_KERNELS: 'xor:wasm-simd/xor128,pqCheck:wasm-simd/pq32' });
+    for (const c of variant.table) assert.equal(c.impl, c.op === 'xor' ? 'wasm-simd/xor128' : c.op === 'pqCheck' ? 'wasm-simd/pq32' : 'wasm-simd', c.op);
+    // A variant is a candidate only for the ops where it differs.
+    assert.match(select(home, { ASYNCTX_KERNELS: 'genSyndrome:wasm-simd/xor128' }).stderr, /not op:variant/);
+  });
+
+  it('uses a remembered choice of variants after verifying them, and takes a format-1 file for stale', () => {
+    if (!hasWasm) return void console.log('wasm-simd unavailable here: no variants');
+    const home = tempHome();
+    const impl = (op: string) => (op === 'xor' ? 'wasm-simd/xor-pairs' : op === 'genSyndrome' ? 'wasm-simd/pq-sra' : 'wasm-simd');
+    const planted = plant(home, {}, impl);
+    assert.deepEqual(select(home).table.map((c) => c.impl), KERNEL_OPS.map(impl));
+    assert.equal(readFileSync(file(home), 'utf8'), planted);
+    plant(home, { format: 1 }, impl);
+    select(home);
+    assert.equal((JSON.parse(readFileSync(file(home), 'utf8')) as { format: number }).format, 2);
   });
 
   it('refuses on load a cached variant that gives the wrong bytes', () => {

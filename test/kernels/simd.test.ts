@@ -5,20 +5,32 @@
  * constant, every recovery pair of the raid6test disk counts — each on arena
  * blocks (in place), plain buffers (bounced through the private memory) and a
  * mix (bounced through the arena's scratch). Guard bytes around every view
- * catch writes past either end.
+ * catch writes past either end. The ops with variants (wasm_variants.ts) run
+ * every test on every variant too, and an exhaustive pass over source counts
+ * and odd lengths.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { gfMulSlow } from '../../src/gf/index.js';
-import { scalarKernels as ref, wasmKernels, type KernelSet, type Slot } from '../../src/kernels/index.js';
+import { scalarKernels as ref, WASM_VARIANTS, wasmKernels, wasmKernelVariants, type KernelOp, type KernelSet, type Slot } from '../../src/kernels/index.js';
 import { allocBlock, freeBlock } from '../../src/mem/index.js';
 import { randomBlock } from '../helpers.js';
 
 const maybe = wasmKernels();
 assert.ok(maybe !== null, 'Node 20 has WebAssembly SIMD: the wasm kernels must load');
 const w: KernelSet = maybe;
+const variants = wasmKernelVariants();
+assert.equal(variants.length, WASM_VARIANTS.length, 'every variant of wasm_variants.ts is built');
+
+/** The default wasm-simd set and every variant that differs in one of `ops`: the tests of those ops run on each. */
+function setsFor(...ops: KernelOp[]): KernelSet[] {
+  return [w, ...variants.filter((v) => v.variantOps?.some((op) => ops.includes(op)))];
+}
+
+/** Fewer random runs for a variant than for the default set (the exhaustive tests below cover every variant alike). */
+const runs = (k: KernelSet, n: number): number => (k === w ? n : Math.ceil(n / 4));
 
 type Where = 'arena' | 'plain' | 'mixed';
 const GUARD = 0xa5;
@@ -67,43 +79,47 @@ function dataOf(pl: Placer, n: number, count: number, s: number, o: number, null
 const copy = (v: Uint8Array | null): Uint8Array | null => (v === null ? null : v.slice());
 
 describe('wasm-simd kernels equal the scalar reference', () => {
-  it('xor of 1..40 sources, dest separate or one of the sources', () => {
-    fc.assert(
-      fc.property(len, fc.integer({ min: 1, max: 40 }), seed, off, where, fc.boolean(), (n, count, s, o, wh, alias) => {
-        const pl = new Placer(wh);
-        const srcs = dataOf(pl, n, count, s, o) as Uint8Array[];
-        const expect = new Uint8Array(n);
-        ref.xor(expect, srcs);
-        // xor_val first: with `alias` the xor below overwrites a source.
-        const sum = pl.put(expect, o + 1);
-        assert.equal(w.xorIsZero([...srcs, sum]), true);
-        sum[s % n] ^= 1 << (s % 8);
-        assert.equal(w.xorIsZero([...srcs, sum]), false);
-        const dest = alias ? srcs[count - 1] : pl.put(randomBlock(n, s ^ 99), o);
-        w.xor(dest, srcs);
-        assert.deepEqual(dest, expect);
-        pl.done();
-      }),
-      { numRuns: 120 },
-    );
-  });
+  for (const w of setsFor('xor')) {
+    it(`xor of 1..40 sources, dest separate or one of the sources [${w.name}]`, () => {
+      fc.assert(
+        fc.property(len, fc.integer({ min: 1, max: 40 }), seed, off, where, fc.boolean(), (n, count, s, o, wh, alias) => {
+          const pl = new Placer(wh);
+          const srcs = dataOf(pl, n, count, s, o) as Uint8Array[];
+          const expect = new Uint8Array(n);
+          ref.xor(expect, srcs);
+          // xor_val first: with `alias` the xor below overwrites a source.
+          const sum = pl.put(expect, o + 1);
+          assert.equal(w.xorIsZero([...srcs, sum]), true);
+          sum[s % n] ^= 1 << (s % 8);
+          assert.equal(w.xorIsZero([...srcs, sum]), false);
+          const dest = alias ? srcs[count - 1] : pl.put(randomBlock(n, s ^ 99), o);
+          w.xor(dest, srcs);
+          assert.deepEqual(dest, expect);
+          pl.done();
+        }),
+        { numRuns: runs(w, 120) },
+      );
+    });
+  }
 
-  it('xor and xor_val of up to 255 sources', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 2, max: 255 }), seed, where, (n, count, s, wh) => {
-        const pl = new Placer(wh);
-        const srcs = dataOf(pl, n, count, s, 3) as Uint8Array[];
-        const expect = new Uint8Array(n);
-        ref.xor(expect, srcs);
-        const dest = pl.put(new Uint8Array(n), 5);
-        w.xor(dest, srcs);
-        assert.deepEqual(dest, expect);
-        assert.equal(w.xorIsZero([...srcs, dest]), true);
-        pl.done();
-      }),
-      { numRuns: 15 },
-    );
-  });
+  for (const w of setsFor('xor')) {
+    it(`xor and xor_val of up to 255 sources [${w.name}]`, () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 2, max: 255 }), seed, where, (n, count, s, wh) => {
+          const pl = new Placer(wh);
+          const srcs = dataOf(pl, n, count, s, 3) as Uint8Array[];
+          const expect = new Uint8Array(n);
+          ref.xor(expect, srcs);
+          const dest = pl.put(new Uint8Array(n), 5);
+          w.xor(dest, srcs);
+          assert.deepEqual(dest, expect);
+          assert.equal(w.xorIsZero([...srcs, dest]), true);
+          pl.done();
+        }),
+        { numRuns: runs(w, 15) },
+      );
+    });
+  }
 
   it('xor of more sources than the pointer list holds falls back and agrees', () => {
     const srcs = Array.from({ length: 1100 }, (_, i) => randomBlock(70, i + 1));
@@ -114,71 +130,77 @@ describe('wasm-simd kernels equal the scalar reference', () => {
     assert.deepEqual(dest, expect);
   });
 
-  it('gen_syndrome and pq_check with null slots, P or Q skipped, 1..40 slots', () => {
-    const skip = fc.constantFrom('none', 'p', 'q');
-    fc.assert(
-      fc.property(len, fc.integer({ min: 1, max: 40 }), seed, off, where, fc.integer({ min: 0, max: 2 ** 31 - 1 }), skip, (n, count, s, o, wh, mask, sk) => {
+  for (const w of setsFor('genSyndrome', 'pqCheck')) {
+    it(`gen_syndrome and pq_check with null slots, P or Q skipped, 1..40 slots [${w.name}]`, () => {
+      const skip = fc.constantFrom('none', 'p', 'q');
+      fc.assert(
+        fc.property(len, fc.integer({ min: 1, max: 40 }), seed, off, where, fc.integer({ min: 0, max: 2 ** 31 - 1 }), skip, (n, count, s, o, wh, mask, sk) => {
+          const pl = new Placer(wh);
+          const data = dataOf(pl, n, count, s, o, mask & 0x2492492);
+          const ep = new Uint8Array(n);
+          const eq = new Uint8Array(n);
+          ref.genSyndrome(data, ep, eq);
+          const p = sk === 'p' ? null : pl.put(randomBlock(n, s + 1000), o + 1);
+          const q = sk === 'q' ? null : pl.put(randomBlock(n, s + 2000), o + 2);
+          w.genSyndrome(data, p, q);
+          if (p !== null) assert.deepEqual(p, ep);
+          if (q !== null) assert.deepEqual(q, eq);
+          assert.equal(w.pqCheck(data, p, q), 0);
+          const at = (s >>> 3) % n;
+          if (p !== null) p[at] ^= 0x80;
+          assert.equal(w.pqCheck(data, p, q), ref.pqCheck(data, p, q));
+          if (q !== null) q[n - 1 - at] ^= 0x01;
+          assert.equal(w.pqCheck(data, p, q), (p !== null ? 1 : 0) | (q !== null ? 2 : 0));
+          pl.done();
+        }),
+        { numRuns: runs(w, 120) },
+      );
+    });
+  }
+
+  for (const w of setsFor('genSyndrome')) {
+    it(`gen_syndrome of 253 data slots (255 disks, the most RAID-6 allows) [${w.name}]`, () => {
+      for (const wh of ['arena', 'plain'] as const) {
         const pl = new Placer(wh);
-        const data = dataOf(pl, n, count, s, o, mask & 0x2492492);
+        const n = 1024 + 64 + 5;
+        const data = dataOf(pl, n, 253, 77, 1, 0x100100);
         const ep = new Uint8Array(n);
         const eq = new Uint8Array(n);
         ref.genSyndrome(data, ep, eq);
-        const p = sk === 'p' ? null : pl.put(randomBlock(n, s + 1000), o + 1);
-        const q = sk === 'q' ? null : pl.put(randomBlock(n, s + 2000), o + 2);
+        const p = pl.put(new Uint8Array(n), 0);
+        const q = pl.put(new Uint8Array(n), 0);
         w.genSyndrome(data, p, q);
-        if (p !== null) assert.deepEqual(p, ep);
-        if (q !== null) assert.deepEqual(q, eq);
-        assert.equal(w.pqCheck(data, p, q), 0);
-        const at = (s >>> 3) % n;
-        if (p !== null) p[at] ^= 0x80;
-        assert.equal(w.pqCheck(data, p, q), ref.pqCheck(data, p, q));
-        if (q !== null) q[n - 1 - at] ^= 0x01;
-        assert.equal(w.pqCheck(data, p, q), (p !== null ? 1 : 0) | (q !== null ? 2 : 0));
-        pl.done();
-      }),
-      { numRuns: 120 },
-    );
-  });
-
-  it('gen_syndrome of 253 data slots (255 disks, the most RAID-6 allows)', () => {
-    for (const wh of ['arena', 'plain'] as const) {
-      const pl = new Placer(wh);
-      const n = 1024 + 64 + 5;
-      const data = dataOf(pl, n, 253, 77, 1, 0x100100);
-      const ep = new Uint8Array(n);
-      const eq = new Uint8Array(n);
-      ref.genSyndrome(data, ep, eq);
-      const p = pl.put(new Uint8Array(n), 0);
-      const q = pl.put(new Uint8Array(n), 0);
-      w.genSyndrome(data, p, q);
-      assert.deepEqual(p, ep);
-      assert.deepEqual(q, eq);
-      pl.done();
-    }
-  });
-
-  it('xor_syndrome (read-modify-write over start..stop)', () => {
-    fc.assert(
-      fc.property(len, fc.integer({ min: 1, max: 30 }), seed, off, where, fc.nat(), fc.nat(), fc.boolean(), (n, count, s, o, wh, a, b, nullP) => {
-        const start = a % count;
-        const stop = start + (b % (count - start));
-        const pl = new Placer(wh);
-        const data = dataOf(pl, n, count, s, o, s & 0x444);
-        const p0 = randomBlock(n, s + 5);
-        const q0 = randomBlock(n, s + 6);
-        const ep = p0.slice();
-        const eq = q0.slice();
-        ref.xorSyndrome(data, nullP ? null : ep, eq, start, stop);
-        const p = nullP ? null : pl.put(p0, o);
-        const q = pl.put(q0, o + 3);
-        w.xorSyndrome(data, p, q, start, stop);
-        if (p !== null) assert.deepEqual(p, ep);
+        assert.deepEqual(p, ep);
         assert.deepEqual(q, eq);
         pl.done();
-      }),
-      { numRuns: 100 },
-    );
-  });
+      }
+    });
+  }
+
+  for (const w of setsFor('xorSyndrome')) {
+    it(`xor_syndrome (read-modify-write over start..stop) [${w.name}]`, () => {
+      fc.assert(
+        fc.property(len, fc.integer({ min: 1, max: 30 }), seed, off, where, fc.nat(), fc.nat(), fc.boolean(), (n, count, s, o, wh, a, b, nullP) => {
+          const start = a % count;
+          const stop = start + (b % (count - start));
+          const pl = new Placer(wh);
+          const data = dataOf(pl, n, count, s, o, s & 0x444);
+          const p0 = randomBlock(n, s + 5);
+          const q0 = randomBlock(n, s + 6);
+          const ep = p0.slice();
+          const eq = q0.slice();
+          ref.xorSyndrome(data, nullP ? null : ep, eq, start, stop);
+          const p = nullP ? null : pl.put(p0, o);
+          const q = pl.put(q0, o + 3);
+          w.xorSyndrome(data, p, q, start, stop);
+          if (p !== null) assert.deepEqual(p, ep);
+          assert.deepEqual(q, eq);
+          pl.done();
+        }),
+        { numRuns: runs(w, 100) },
+      );
+    });
+  }
 
   it('mul_const and mul_acc for all 256 constants against the textbook multiply', () => {
     const n = 64 * 3 + 13;
@@ -334,6 +356,81 @@ describe('wasm-simd kernels equal the scalar reference', () => {
       { numRuns: 100 },
     );
   });
+
+  /**
+   * Odd lengths around every step the variants take (16-byte lanes, 32/64/128-byte
+   * steps, 1 KiB chunks), in place in the arena (the pointers the kernels see are the
+   * callers') and bounced from plain buffers.
+   */
+  const ODD = [1, 15, 16, 17, 31, 33, 63, 65, 127, 129, 200, 1023, 1024 + 64 + 17, 2048 + 128 + 5];
+  /** Bounced, the kernels see only the bounce area's pointers: fewer lengths there (the private module still runs each variant). */
+  const lengthsFor = (wh: Where): number[] => (wh === 'arena' ? ODD : [17, 129, 1024 + 64 + 17]);
+  const SOURCES = 20;
+
+  for (const k of setsFor('xor')) {
+    it(`xor of every source count 1..${SOURCES} at odd lengths, dest apart or each source in turn [${k.name}]`, () => {
+      for (const wh of ['arena', 'plain'] as const) {
+        for (const n of lengthsFor(wh)) {
+          const pl = new Placer(wh);
+          const all = dataOf(pl, n, SOURCES, n * 7 + 1, 3) as Uint8Array[];
+          const orig = all.map((b) => b.slice());
+          const dest = pl.put(new Uint8Array(n), 5);
+          for (let count = 1; count <= SOURCES; count++) {
+            const expect = new Uint8Array(n);
+            ref.xor(expect, orig.slice(0, count));
+            k.xor(dest, all.slice(0, count));
+            if (!ref.equal(dest, expect)) assert.fail(`${wh} len ${n}, ${count} sources`);
+            // dest = source `at` (dest ^= the others): past the first group of the grouped variant too.
+            for (const at of new Set([0, count >> 1, count - 1])) {
+              k.xor(all[at], all.slice(0, count));
+              if (!ref.equal(all[at], expect)) assert.fail(`${wh} len ${n}, ${count} sources, dest = source ${at}`);
+              all[at].set(orig[at]);
+            }
+          }
+          pl.done();
+        }
+      }
+    });
+  }
+
+  for (const k of setsFor('genSyndrome', 'xorSyndrome', 'pqCheck')) {
+    it(`P+Q of every slot count 1..${SOURCES} at odd lengths, with and without null slots, every rmw range [${k.name}]`, () => {
+      for (const wh of ['arena', 'plain'] as const) {
+        for (const n of lengthsFor(wh)) {
+          const pl = new Placer(wh);
+          const p = pl.put(new Uint8Array(n), 1);
+          const q = pl.put(new Uint8Array(n), 2);
+          for (const nulls of [0, 0b10010]) {
+            const all = dataOf(pl, n, SOURCES, n * 11 + nulls, 4, nulls);
+            for (let count = 1; count <= SOURCES; count++) {
+              const data = all.slice(0, count);
+              const ep = new Uint8Array(n);
+              const eq = new Uint8Array(n);
+              ref.genSyndrome(data, ep, eq);
+              k.genSyndrome(data, p, q);
+              if (!ref.equal(p, ep) || !ref.equal(q, eq)) assert.fail(`${wh} len ${n}, ${count} slots, nulls ${nulls}`);
+              assert.equal(k.pqCheck(data, p, q), 0);
+              q[(count * 13) % n] ^= 0x40;
+              assert.equal(k.pqCheck(data, p, q), 2, `${wh} len ${n}, ${count} slots: Q corruption found`);
+              q[(count * 13) % n] ^= 0x40;
+            }
+            // Read-modify-write over every start..stop of 8 slots, each against the reference.
+            const data = all.slice(0, 8);
+            for (let start = 0; start < 8; start++) {
+              for (let stop = start; stop < 8; stop++) {
+                const ep = p.slice();
+                const eq = q.slice();
+                ref.xorSyndrome(data, ep, eq, start, stop);
+                k.xorSyndrome(data, p, q, start, stop);
+                if (!ref.equal(p, ep) || !ref.equal(q, eq)) assert.fail(`${wh} len ${n}, rmw ${start}..${stop}, nulls ${nulls}`);
+              }
+            }
+          }
+          pl.done();
+        }
+      }
+    });
+  }
 
   it('refuses blocks of different lengths before writing anything', () => {
     const dest = new Uint8Array(64);

@@ -51,6 +51,8 @@ export class Scheduler implements Placement {
   private readonly policy: Policy;
   private readonly policyName: string;
   private readonly attempts = new Map<TxDescriptor, Attempt>();
+  /** Attempts past their deadline whose engine is being stopped. */
+  private readonly expiring = new WeakSet<Attempt>();
   /** Devices a descriptor already failed on. */
   private readonly tried = new WeakMap<TxDescriptor, Set<Device>>();
   /** The engine channel each descriptor ran on, for chain stickiness. */
@@ -246,24 +248,27 @@ export class Scheduler implements Placement {
       clearInterval(this.sweep);
       this.sweep = null;
     }
-    // One kill per channel; every late attempt on it waits for that kill before it re-runs.
+    // One kill per channel. The kill completes what the engine finished before it stopped and
+    // fails the rest through `completed` (which fails those over): a step the engine finished is
+    // never run again — a chained step behind it may already have overwritten its inputs. An
+    // attempt the kill did not settle (an engine that cannot be stopped) fails over after it.
     const killed = new Map<Channel, Promise<void>>();
     for (const [tx, a] of late) {
-      // Killing one channel fails (and fails over) other attempts at once: skip those already settled.
-      if (this.attempts.get(tx) !== a) continue;
-      this.attempts.delete(tx);
-      this.settle(a);
-      tx.hw = null;
-      const counters = this.channelCounters.get(a.chan.name);
-      counters.timeouts++;
-      counters.errors++;
+      if (this.attempts.get(tx) !== a || this.expiring.has(a)) continue;
+      this.expiring.add(a);
+      this.channelCounters.get(a.chan.name).timeouts++;
       const error = new OperationError(`${a.chan.name}: ${a.kind} did not complete within ${this.options.timeoutMs} ms`);
       let stopped = killed.get(a.chan);
       if (stopped === undefined) killed.set(a.chan, (stopped = a.chan.kill(error)));
-      void stopped.then(
-        () => this.failover(tx, a),
-        () => this.failover(tx, a),
-      );
+      const settleLate = (): void => {
+        if (this.attempts.get(tx) !== a) return;
+        this.attempts.delete(tx);
+        this.settle(a);
+        tx.hw = null;
+        this.channelCounters.get(a.chan.name).errors++;
+        this.failover(tx, a);
+      };
+      void stopped.then(settleLate, settleLate);
     }
   }
 

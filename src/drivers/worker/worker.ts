@@ -22,9 +22,11 @@ import {
 /** The main thread's per-operation choice, rebuilt here on the arena (with this worker's scratch). */
 function kernelsFor(init: WorkerInit): KernelSet {
   const names = new Set(Object.values(init.kernels));
+  // A variant ("wasm-simd/xor128") lives in the release module too.
+  const uses = (base: string) => [...names].some((n) => n === base || n.startsWith(`${base}/`));
   const sets: KernelSet[] = [scalarKernels];
-  if (names.has('wasm-simd')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'release'));
-  if (names.has('wasm-simd-debug')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'debug'));
+  if (uses('wasm-simd')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'release'));
+  if (uses('wasm-simd-debug')) sets.push(createWasmKernelSet(init.memory, init.scratch, 'debug'));
   // composeKernels names any implementation this list lacks.
   return composeKernels(init.kernels as Readonly<Record<KernelOp, string>>, sets);
 }

@@ -85,7 +85,7 @@ export function registerBench(program: Command): void {
     .option('--sources <list>', 'comma-separated source counts (default 2,4,8,16; --quick 8)', parseList(parseSources))
     .option('--modes <list>', 'hot, cold or both (default)', parseModes)
     .option('--clock <clock>', 'wall (default), or cpu: leave out time other processes held the core', parseClock, 'wall')
-    .option('--no-peer', `skip the ${PEER_NAME} peer row`)
+    .option('--no-peer', `skip the reference rows: Intel ISA-L (built from bench/isal_peer.c when cc and libisal-dev are there) and ${PEER_NAME}`)
     .option('--offload', 'measure the worker engines instead: P+Q offload vs inline, main-thread CPU per op, round trip')
     .option('--policy', "measure the scheduler instead: 'auto' vs the fixed inline and offload policies per size class")
     .option('--workers <n>', 'worker threads for --offload and --policy (default 2)', parseBenchWorkers)

@@ -6,6 +6,7 @@ import { printPolicyBench, runPolicyBench } from './policy.js';
 import { kernelSelectionMs, reselectKernels, wasmKernels, wasmKernelsError } from '../src/kernels/index.js';
 import { BENCH_OPS, runBench, type BenchPlan, type BenchRow } from './kernel_run.js';
 import { PEER_NAME, peerRow } from './peer.js';
+import { isalHarness, isalRows } from './isal.js';
 import { offloadBench } from './offload.js';
 import type { BenchFlags } from './index.js';
 
@@ -54,6 +55,11 @@ export async function runKernelBench(flags: BenchFlags): Promise<void> {
     out(`${'op'.padEnd(12)}  ${'impl'.padEnd(28)}  ${'block'.padStart(7)}  src  mode      GB/s`);
   }
   runBench(plan, emit);
+  if (flags.peer) {
+    const isal = isalHarness();
+    if ('path' in isal) isalRows(plan, isal.path, emit);
+    else (flags.json ? (l: string) => void process.stderr.write(`${l}\n`) : out)(isal.why);
+  }
   if (flags.peer && plan.ops.includes('pq')) {
     const row = await peerRow(plan);
     if (row !== null) emit(row);

@@ -39,6 +39,25 @@ export interface WorkerChannelOptions {
  */
 export type WorkerChannelStats = ChannelStats;
 
+/**
+ * Where a channel is in its thread's life (the thread side has WorkerState).
+ * It only moves forward: Running → Closing → Killing → Failed → Exited, any
+ * step may be skipped.
+ */
+const Life = {
+  /** Takes work. */
+  Running: 0,
+  /** close(): takes no new work; what was submitted is issued and drains, then the thread ends. */
+  Closing: 1,
+  /** kill() or close(true): the thread is being terminated; outstanding work fails once it is gone. */
+  Killing: 2,
+  /** The thread failed (it exits next): everything outstanding has failed. */
+  Failed: 3,
+  /** The thread has exited: everything outstanding has failed, nothing it ran can write memory. */
+  Exited: 4,
+} as const;
+type Life = (typeof Life)[keyof typeof Life];
+
 /** A descriptor with its slot image and mapping, made by prepare. */
 class WorkerDescriptor extends HwDescriptor {
   constructor(
@@ -66,18 +85,14 @@ export class WorkerChannel extends Channel {
   /** Descriptors waiting for a free slot; the first `overflowIssued` of them were issued. */
   private readonly overflow: WorkerDescriptor[] = [];
   private overflowIssued = 0;
-  /** A waitAsync on NOTIFY is outstanding (published work is): the thread holds the process alive. */
+  private life: Life = Life.Running;
+  /** Killing: what outstanding work will fail with once the thread is gone. Failed, Exited: what it failed with. */
+  private error: Error | null = null;
+  /** The completion loop (not the life): a waitAsync on NOTIFY is outstanding, for published work. */
   private watching = false;
-  /** Whether the thread is ref'd now: while watching or closing, never otherwise. */
+  /** Mirrors worker.ref()/unref(), so holdAlive calls them only on a change. */
   private referenced = false;
-  private closing = false;
-  /** Set when the thread failed or was terminated: everything outstanding failed with it. */
-  private failure: Error | null = null;
   private readonly exited: Promise<void>;
-  /** The thread has exited. */
-  private gone = false;
-  /** Set by kill (or a forced close): the error outstanding work fails with once the thread is gone. */
-  private killed: Error | null = null;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -101,26 +116,30 @@ export class WorkerChannel extends Channel {
       kernels: Object.fromEntries(kernels().map((c) => [c.op, c.impl])),
       name: this.name,
     });
-    this.worker.on('error', (err) => this.fail(new OperationError(`${this.name}: worker thread failed: ${err.message}`, { cause: err })));
+    this.worker.on('error', (err) => this.fail(new OperationError(`${this.name}: worker thread failed: ${err.message}`, { cause: err }), Life.Failed));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
-        this.gone = true;
-        this.holdAlive();
+        const error = this.life === Life.Killing ? this.error! : new OperationError(`${this.name}: worker thread exited (code ${code}) with work outstanding`);
         // Only now can nothing the thread ran write memory: failing work frees its bounce blocks.
-        this.fail(this.killed ?? new OperationError(`${this.name}: worker thread exited (code ${code}) with work outstanding`));
+        this.fail(error, Life.Exited);
         resolve();
       });
     });
   }
 
-  /** Why the channel stopped, or null while it runs. */
+  /** Why the channel stopped (its thread failed, was killed or exited), or null until then. */
   get failed(): Error | null {
-    return this.failure;
+    return this.down ? this.error : null;
+  }
+
+  /** The thread failed or exited: everything outstanding has failed. */
+  private get down(): boolean {
+    return this.life >= Life.Failed;
   }
 
   /** Every operation kind, while the thread runs, within the block-list limit. */
   accepts(op: HwOp): boolean {
-    if (this.closing || this.failure !== null) return false;
+    if (this.life !== Life.Running) return false;
     switch (op.kind) {
       case 'xor': return op.srcs.length + 1 <= MAX_BLOCKS;
       case 'xor_val': return op.srcs.length <= MAX_BLOCKS;
@@ -169,8 +188,8 @@ export class WorkerChannel extends Channel {
   protected enqueue(desc: HwDescriptor): void {
     if (!(desc instanceof WorkerDescriptor) || desc.channel !== this) throw new TypeError(`${this.name}: descriptor was not prepared by this channel`);
     this.stats.submitted++;
-    if (this.failure !== null) {
-      queueMicrotask(() => this.finish(desc, DmaStatus.Error, 0, this.failure!));
+    if (this.down) {
+      queueMicrotask(() => this.finish(desc, DmaStatus.Error, 0, this.error!));
       return;
     }
     if (this.overflow.length === 0 && this.ring.hasRoom()) {
@@ -204,7 +223,7 @@ export class WorkerChannel extends Channel {
 
   /** The doorbell: hands every written slot to the worker, then watches for its completions. */
   private publish(): void {
-    if (this.ring.unpublished === 0 || this.failure !== null) return;
+    if (this.ring.unpublished === 0 || this.down) return;
     // Snapshot NOTIFY before the worker can see new work, so the first completion of it cannot
     // be missed by the wait below (protocol.ts, "Completions").
     const seq = this.ring.noticeSeq();
@@ -224,7 +243,7 @@ export class WorkerChannel extends Channel {
 
   private readonly onNotice = (): void => {
     this.watching = false;
-    if (this.failure !== null) return;
+    if (this.down) return;
     this.stats.notices++;
     // Snapshot before reaping (protocol.ts, "Completions"): a completion we do not see below
     // bumps NOTIFY after this load, so the next wait returns at once.
@@ -290,12 +309,12 @@ export class WorkerChannel extends Channel {
   }
 
   /**
-   * Refs the thread while published work is outstanding or the channel is
-   * closing (so `await close()` returns), unrefs it otherwise: the process
-   * stays alive for work it awaits, never for an idle engine.
+   * Refs the thread while published work is outstanding, or from close, kill
+   * or failure until it has exited (so `await close()` returns); unrefs it
+   * otherwise: the process stays alive for work it awaits, never for an idle engine.
    */
   private holdAlive(): void {
-    const want = !this.gone && (this.closing || (this.watching && this.failure === null));
+    const want = this.life !== Life.Exited && (this.life !== Life.Running || this.watching);
     if (want !== this.referenced) {
       this.referenced = want;
       if (want) this.worker.ref();
@@ -303,12 +322,19 @@ export class WorkerChannel extends Channel {
     }
   }
 
-  /** Fails everything outstanding with `error` and stops taking work. */
-  private fail(error: Error): void {
-    if (this.failure !== null) return;
+  /** Fails everything outstanding with `error` and stops taking work; `to`: the thread failed, or exited. */
+  private fail(error: Error, to: typeof Life.Failed | typeof Life.Exited): void {
+    const was = this.life;
+    if (this.down) {
+      // Failed before: its work failed then; only the exit is news.
+      this.life = to;
+      this.holdAlive();
+      return;
+    }
     // What the worker finished before it stopped is still good.
     this.reap();
-    this.failure = error;
+    this.life = to;
+    this.error = error;
     this.holdAlive();
     const ring = this.ring;
     const lost: WorkerDescriptor[] = [];
@@ -319,7 +345,7 @@ export class WorkerChannel extends Channel {
     ring.published = ring.written = ring.reaped;
     lost.push(...this.overflow.splice(0));
     // A close is not a failure unless it lost work; a kill (fault, timeout) always is: the device may replace the thread.
-    if (!this.closing || this.killed !== null || lost.length > 0) this.onFailure(this, error);
+    if (was !== Life.Closing || lost.length > 0) this.onFailure(this, error);
     for (const d of lost) this.finish(d, DmaStatus.Error, 0, error);
   }
 
@@ -348,7 +374,7 @@ export class WorkerChannel extends Channel {
    * thread at once; whatever it had not completed fails with a clear error.
    */
   async close(force = false): Promise<void> {
-    this.closing = true;
+    if (this.life === Life.Running) this.life = Life.Closing;
     this.holdAlive();
     if (!force) {
       this.issuePending();
@@ -356,7 +382,7 @@ export class WorkerChannel extends Channel {
       this.ring.stop();
       await this.exited;
     } else {
-      this.killed ??= new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`);
+      this.killing(new OperationError(`${this.name}: the channel was closed with this descriptor outstanding`));
       await this.worker.terminate();
       await this.exited;
     }
@@ -369,11 +395,18 @@ export class WorkerChannel extends Channel {
    * What it completed before it stopped completes normally.
    */
   override async kill(error: Error): Promise<void> {
-    this.killed ??= error;
-    this.closing = true;
-    this.holdAlive();
+    this.killing(error);
     await this.worker.terminate();
     await this.exited;
+  }
+
+  /** Enters Killing with `error`, unless the thread is already being killed, failed or gone. */
+  private killing(error: Error): void {
+    if (this.life < Life.Killing) {
+      this.life = Life.Killing;
+      this.error = error;
+    }
+    this.holdAlive();
   }
 
   /** Resolves once the thread has exited (after a failure, a kill or a close). */

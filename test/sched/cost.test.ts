@@ -1,25 +1,8 @@
-/** The cost model and the placement policies, on their own. */
+/** The cost model and the staging for re-runs, on their own (the policies: policy.test.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Channel, type Device, type HwDescriptor, type HwOp } from '../../src/provider.js';
 import { CostModel, sizeClass, sizeClassName } from '../../src/sched/cost.js';
-import { autoPolicy, INLINE, offloadPolicy, type PlacementContext } from '../../src/sched/policy.js';
 import { readsItsOutput, Stage } from '../../src/sched/stage.js';
-
-class FakeChannel extends Channel {
-  accepts(): boolean {
-    return true;
-  }
-  protected enqueue(_d: HwDescriptor): void {}
-  issuePending(): void {}
-}
-const device = (name: string): Device => ({ name, capabilities: 0x7f, limits: { maxSources: 255, alignment: 1 }, channels: [], close: async () => {} });
-
-const xorOp = (len: number, sources = 2): HwOp => ({ kind: 'xor', dest: new Uint8Array(len), srcs: Array.from({ length: sources }, () => new Uint8Array(len)) });
-
-function where(channels: Channel[], queued: Map<Channel, number> = new Map(), parentChannel: Channel | null = null): PlacementContext {
-  return { channels, parentChannel, queuedNs: (c) => queued.get(c) ?? 0 };
-}
 
 describe('cost model', () => {
   it('size classes split at 4K, 16K, 64K, 256K, 1M', () => {
@@ -46,38 +29,6 @@ describe('cost model', () => {
     m.observe('w', 'xor', 100, -1);
     m.observe('w', 'xor', 100, Number.NaN);
     assert.equal(m.serviceNs('w', 'xor', 100), 100);
-  });
-});
-
-describe('auto policy', () => {
-  const m = new CostModel();
-  m.seedThroughput(INLINE, 'xor', 10);
-  m.seedThroughput('worker', 'xor', 10);
-  m.setOverhead('worker', 20_000);
-  const a = new FakeChannel(device('worker'), 0);
-  const b = new FakeChannel(device('worker'), 1);
-  const policy = autoPolicy(m, { mainThreadWeight: 1, handoffNs: () => 2000 });
-
-  it('keeps small operations inline and offloads large ones', () => {
-    assert.equal(policy(xorOp(4096), where([a, b])), null);
-    assert.notEqual(policy(xorOp(1 << 20, 8), where([a, b])), null);
-  });
-
-  it('prefers the channel with less queued work', () => {
-    const q = new Map<Channel, number>([[a, 5_000_000]]);
-    assert.equal(policy(xorOp(1 << 20, 8), where([a, b], q)), b);
-  });
-
-  it('keeps a chain on its parent channel unless another is clearly better', () => {
-    const q = new Map<Channel, number>([[a, 50_000]]);
-    assert.equal(policy(xorOp(1 << 20, 8), where([a, b], q, a)), a, 'slightly busier parent channel: stay');
-    q.set(a, 10_000_000);
-    assert.equal(policy(xorOp(1 << 20, 8), where([a, b], q, a)), b, 'much busier parent channel: move');
-  });
-
-  it('offload policy never chooses inline while a channel is capable', () => {
-    assert.notEqual(offloadPolicy()(xorOp(16), where([a, b])), null);
-    assert.equal(offloadPolicy()(xorOp(16), where([])), null);
   });
 });
 

@@ -3,7 +3,7 @@ import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { beginTx, checkSubmit, dispatch, TxFlags, type SubmitCtl, type Tx } from './submit.js';
-import { checkArray, checkLength, checkNoOverlap, expandOffsets, optionalView, type Offsets } from './validate.js';
+import { checkArray, checkLength, checkNoOverlapIn, checkOffsets, offsetAt, optionalView, type Offsets } from './validate.js';
 
 /** Fewest blocks (2 data + P + Q) and most (253 data slots keep every {02}^i distinct, as in Linux). */
 export const PQ_MIN_BLOCKS = 4;
@@ -15,7 +15,13 @@ export interface PqOperands {
   data: Array<Uint8Array | null>;
   p: Uint8Array | null;
   q: Uint8Array | null;
-  named: Array<{ name: string; view: Uint8Array | null }>;
+  /** Every block's view (data…, P, Q), by index. */
+  views: Array<Uint8Array | null>;
+}
+
+/** A block's name in messages (built only when one is needed). */
+function blockName(n: number, i: number): string {
+  return i === n - 2 ? `blocks[${i}] (P)` : i === n - 1 ? `blocks[${i}] (Q)` : `blocks[${i}]`;
 }
 
 /** Checks a blocks array (data…, P, Q) and returns its views. */
@@ -26,17 +32,18 @@ export function pqOperands(fn: string, blocks: unknown, offset: Offsets, len: nu
   }
   checkLength(fn, len);
   const n = list.length;
-  const offs = expandOffsets(fn, offset, n, 'one per block');
-  const name = (i: number): string => (i === n - 2 ? `blocks[${i}] (P)` : i === n - 1 ? `blocks[${i}] (Q)` : `blocks[${i}]`);
-  const named = list.map((b, i) => ({ name: name(i), view: optionalView(fn, name(i), b, offs[i], len) }));
-  return { data: named.slice(0, n - 2).map((x) => x.view), p: named[n - 2].view, q: named[n - 1].view, named };
+  const offs = checkOffsets(fn, offset, n, 'one per block');
+  const views = new Array<Uint8Array | null>(n);
+  for (let i = 0; i < n; i++) views[i] = optionalView(fn, () => blockName(n, i), list[i], offsetAt(offs, i), len);
+  return { data: views.slice(0, n - 2), p: views[n - 2]!, q: views[n - 1]!, views };
 }
 
 /** Refuses outputs that overlap any other block. */
-export function checkOutputs(fn: string, named: PqOperands['named'], outputs: number[]): void {
+export function checkOutputs(fn: string, views: PqOperands['views'], outputs: readonly number[]): void {
+  const n = views.length;
   for (const i of outputs) {
-    const out = named[i];
-    if (out.view !== null) checkNoOverlap(fn, { name: out.name, view: out.view }, named.filter((_, j) => j !== i), false);
+    const out = views[i];
+    if (out !== null && out !== undefined) checkNoOverlapIn(fn, () => blockName(n, i), out, views, (j) => blockName(n, j), false, i);
   }
 }
 
@@ -56,7 +63,7 @@ export function genSyndrome(ctx: TxContext, blocks: PqBlocks, offset: Offsets, l
   const s = checkSubmit(ctx, fn, submit, TxFlags.PqXorDst);
   const o = pqOperands(fn, blocks, offset, len);
   if (o.p === null && o.q === null) throw new InvalidArgumentError(`${fn}: P and Q are both null; at least one must be computed`);
-  checkOutputs(fn, o.named, [o.named.length - 2, o.named.length - 1]);
+  checkOutputs(fn, o.views, [o.views.length - 2, o.views.length - 1]);
 
   const op: HwOp = { kind: 'pq', data: o.data, p: o.p, q: o.q, rmw: (s.flags & TxFlags.PqXorDst) !== 0 };
   return dispatch(ctx, beginTx(ctx, 'pq', s), op);

@@ -36,7 +36,7 @@ export function raid6TwoDataRecov(ctx: TxContext, blocks: PqBlocks, faila: numbe
   const b = checkFailedSlot(fn, 'failb', failb, o.data.length, o.data);
   if (a === b) throw new InvalidArgumentError(`${fn}: faila and failb must differ, both are ${a}`);
   const { p, q } = requirePQ(fn, o.p, o.q);
-  checkOutputs(fn, o.named, [a, b]);
+  checkOutputs(fn, o.views, [a, b]);
 
   const op: HwOp = { kind: 'raid6_2data', data: o.data, p, q, faila: a, failb: b };
   return dispatch(ctx, beginTx(ctx, 'raid6_2data', s), op);
@@ -56,7 +56,7 @@ export function raid6DatapRecov(ctx: TxContext, blocks: PqBlocks, faila: number,
   const o = pqOperands(fn, blocks, offset, len);
   const a = checkFailedSlot(fn, 'faila', faila, o.data.length, o.data);
   const { p, q } = requirePQ(fn, o.p, o.q);
-  checkOutputs(fn, o.named, [a, o.named.length - 2]);
+  checkOutputs(fn, o.views, [a, o.views.length - 2]);
 
   const op: HwOp = { kind: 'raid6_datap', data: o.data, p, q, faila: a };
   return dispatch(ctx, beginTx(ctx, 'raid6_datap', s), op);

@@ -14,6 +14,19 @@ export function checkLength(fn: string, len: unknown): number {
   return len;
 }
 
+/**
+ * Checks `offset` (one number, or one per block) and returns it: a number stands for every
+ * block (read block i's with `offsetAt`), so the common case allocates nothing.
+ */
+export function checkOffsets(fn: string, offset: unknown, count: number, what: string): number | readonly number[] {
+  if (typeof offset === 'number') return checkOffset(fn, 'offset', offset);
+  return expandOffsets(fn, offset, count, what);
+}
+
+export function offsetAt(offsets: number | readonly number[], i: number): number {
+  return typeof offsets === 'number' ? offsets : offsets[i]!;
+}
+
 /** Expands `offset` to one offset per block, checking each. */
 export function expandOffsets(fn: string, offset: unknown, count: number, what: string): number[] {
   if (typeof offset === 'number') {
@@ -34,17 +47,24 @@ export function checkOffset(fn: string, name: string, offset: unknown): number {
   return offset;
 }
 
-/** Checks that `buf` is a Uint8Array holding [offset, offset + len) and returns that view. */
-export function view(fn: string, name: string, buf: unknown, offset: number, len: number): Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw new InvalidArgumentError(`${fn}: ${name} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
+/** A block's name in messages: a string, or how to make one (built only when a message needs it). */
+export type BlockName = string | (() => string);
+const nameOf = (n: BlockName): string => (typeof n === 'string' ? n : n());
+
+/**
+ * Checks that `buf` is a Uint8Array holding [offset, offset + len) and returns that view
+ * (the buffer itself when it is exactly that range: no view is made on the fast path).
+ */
+export function view(fn: string, name: BlockName, buf: unknown, offset: number, len: number): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw new InvalidArgumentError(`${fn}: ${nameOf(name)} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
   if (offset + len > buf.length) {
-    throw new OutOfRangeError(`${fn}: ${name} holds ${buf.length} bytes; offset ${offset} + len ${len} reaches past its end`);
+    throw new OutOfRangeError(`${fn}: ${nameOf(name)} holds ${buf.length} bytes; offset ${offset} + len ${len} reaches past its end`);
   }
-  return buf.subarray(offset, offset + len);
+  return offset === 0 && len === buf.length ? buf : buf.subarray(offset, offset + len);
 }
 
 /** Like `view`, but `null` passes through (a skipped or zero block). */
-export function optionalView(fn: string, name: string, buf: unknown, offset: number, len: number): Uint8Array | null {
+export function optionalView(fn: string, name: BlockName, buf: unknown, offset: number, len: number): Uint8Array | null {
   return buf === null ? null : view(fn, name, buf, offset, len);
 }
 
@@ -83,10 +103,31 @@ export function checkNoOverlap(
   sameAllowed: boolean,
 ): void {
   for (const o of others) {
-    if (o.view === null || o.view === output.view) continue;
+    if (o.view === null) continue;
     if (!overlaps(output.view, o.view)) continue;
     if (sameAllowed && identical(output.view, o.view)) continue;
     throw new OverlapError(`${fn}: ${output.name} overlaps ${o.name}${sameAllowed ? ' (only the very same bytes are allowed)' : ''}`);
+  }
+}
+
+/**
+ * checkNoOverlap over a list of views, naming them only for the message: `skip` is the
+ * output's own index in `views` (or -1).
+ */
+export function checkNoOverlapIn(
+  fn: string,
+  outName: BlockName,
+  out: Uint8Array,
+  views: ReadonlyArray<Uint8Array | null>,
+  viewName: (i: number) => string,
+  sameAllowed: boolean,
+  skip = -1,
+): void {
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i];
+    if (i === skip || v === null || v === undefined || !overlaps(out, v)) continue;
+    if (sameAllowed && identical(out, v)) continue;
+    throw new OverlapError(`${fn}: ${nameOf(outName)} overlaps ${viewName(i)}${sameAllowed ? ' (only the very same bytes are allowed)' : ''}`);
   }
 }
 

@@ -3,25 +3,33 @@ import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { beginTx, checkSubmit, dispatch, TxFlags, type SubmitCtl, type Tx } from './submit.js';
-import { checkArray, checkLength, checkNoOverlap, expandOffsets, optionalView, view, type Offsets } from './validate.js';
+import { checkArray, checkLength, checkNoOverlapIn, checkOffsets, offsetAt, optionalView, view, type Offsets } from './validate.js';
 
 interface XorOperands {
   dest: Uint8Array;
   /** The sources that count: nulls and a dropped srcs[0] removed. */
   srcs: Uint8Array[];
-  named: Array<{ name: string; view: Uint8Array | null }>;
+  /** Every srcs entry's view (null kept), by index. */
+  views: Array<Uint8Array | null>;
 }
+
+const srcName = (i: number): string => `srcs[${i}]`;
 
 function xorOperands(fn: string, dest: unknown, srcs: unknown, offset: Offsets, len: number, flags: number, minSrcs: number): XorOperands {
   const list = checkArray(fn, 'srcs', srcs);
   if (list.length < minSrcs) throw new InvalidArgumentError(`${fn}: srcs needs at least ${minSrcs} entries, got ${list.length}`);
   checkLength(fn, len);
-  const offs = expandOffsets(fn, offset, list.length + 1, 'dest first, then each source');
-  const d = view(fn, 'dest', dest, offs[0], len);
-  const named = list.map((b, i) => ({ name: `srcs[${i}]`, view: optionalView(fn, `srcs[${i}]`, b, offs[i + 1], len) }));
+  const offs = checkOffsets(fn, offset, list.length + 1, 'dest first, then each source');
+  const d = view(fn, 'dest', dest, offsetAt(offs, 0), len);
   const first = (flags & TxFlags.XorDropDst) !== 0 ? 1 : 0;
-  const used = named.slice(first).map((n) => n.view).filter((v): v is Uint8Array => v !== null);
-  return { dest: d, srcs: used, named };
+  const views = new Array<Uint8Array | null>(list.length);
+  const used: Uint8Array[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const v = optionalView(fn, () => srcName(i), list[i], offsetAt(offs, i + 1), len);
+    views[i] = v;
+    if (v !== null && i >= first) used.push(v);
+  }
+  return { dest: d, srcs: used, views };
 }
 
 /**
@@ -39,7 +47,7 @@ export function xor(ctx: TxContext, dest: Uint8Array, srcs: ReadonlyArray<Uint8A
   ctx.assertOpen(fn);
   const s = checkSubmit(ctx, fn, submit, TxFlags.XorZeroDst | TxFlags.XorDropDst);
   const o = xorOperands(fn, dest, srcs, offset, len, s.flags, 2);
-  checkNoOverlap(fn, { name: 'dest', view: o.dest }, o.named, true);
+  checkNoOverlapIn(fn, 'dest', o.dest, o.views, srcName, true);
 
   const sources = (s.flags & TxFlags.XorZeroDst) !== 0 ? o.srcs : [o.dest, ...o.srcs];
   const op: HwOp = { kind: 'xor', dest: o.dest, srcs: sources };

@@ -12,6 +12,7 @@ import { BENCH_OPS, PEER_NAME, type BenchClock, type BenchMode, type BenchOp } f
 import { registerHeadline } from './headline.js';
 import { registerRaidBench } from './raid.js';
 import { registerNbdBench } from './nbd.js';
+import { registerOverheadBench } from './overhead.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -93,4 +94,5 @@ export function registerBench(program: Command): void {
   registerHeadline(bench);
   registerRaidBench(bench);
   registerNbdBench(bench);
+  registerOverheadBench(bench);
 }

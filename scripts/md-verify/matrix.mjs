@@ -27,8 +27,9 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, cpSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { pplCases, pplJob } from './ppl_cases.mjs';
 import { CACHE, ROOT, runVm } from './vm.mjs';
 
 const args = process.argv.slice(2);
@@ -139,6 +140,8 @@ function casesOf(shapeList, full = false) {
     ['size20M', '--size=20480', { level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 33 * M + 7 * 512 }],
     ['offset7M', '--data-offset=7M', { level: 6, layout: 'left-symmetric', chunk: 128, n: 5, size: 33 * M + 7 * 512 }],
   ]) list.push({ ...s, dir: 'rev', variant: 'clean', mdExtra: extra, id: `rev-${tag}-${shapeId(s)}` });
+  // The partial parity log across a crash, both ways (ppl_cases.mjs).
+  list.push(...pplCases());
   return list;
 }
 
@@ -648,6 +651,8 @@ function parse(text) {
       case 'SHA1R': cur.sha1r = rest.trim(); break;
       case 'SHA2R': cur.sha2r = rest.trim(); break;
       case 'ARRAYSIZE': cur.arraySize = rest.trim(); break;
+      case 'ACK': (cur.acks ??= []).push(rest.trim()); break;
+      case 'KV': (cur.kv ??= {})[rest.split(' ')[0]] = rest.split(' ')[1]; break;
       case 'CHECK': {
         const k = /last=(\S*) mismatch_cnt=(\S*)/.exec(rest);
         cur.check = { last: k?.[1], mismatch: k?.[2] };
@@ -673,7 +678,8 @@ async function runBatches(jobs, label) {
   let cur = [];
   let disks = 0;
   for (const j of jobs) {
-    if (cur.length && disks + j.ndisks > MAX_DISKS_PER_VM) {
+    // A case that resets the VM (crashesVm) gets a VM of its own.
+    if (cur.length && (disks + j.ndisks > MAX_DISKS_PER_VM || j.c.crashesVm || cur[0].c.crashesVm)) {
       batches.push(cur);
       cur = [];
       disks = 0;
@@ -721,7 +727,8 @@ async function runBatches(jobs, label) {
           if (!out.ended) out.log.push(`VM stopped during this case (qemu exit ${vm.code}); console tail:`, ...(vm.tail ?? '').split('\n'));
           parsed.set(id, out);
         }
-        if (!vm.complete) process.stderr.write(`[md-verify] ${label}: batch ${bi + 1}: VM stopped early (qemu exit ${vm.code}); tail:\n${(vm.tail ?? '').slice(-1500)}\n`);
+        // A case that resets the VM on purpose (crashesVm) ends it early; that is no failure to report.
+        if (!vm.complete && !todo.every((j) => j.c.crashesVm)) process.stderr.write(`[md-verify] ${label}: batch ${bi + 1}: VM stopped early (qemu exit ${vm.code}); tail:\n${(vm.tail ?? '').slice(-1500)}\n`);
         todo = todo.filter((j) => !got.has(j.id));
       }
       process.stderr.write(`[md-verify] ${label}: batch ${bi + 1}/${batches.length}: ${live.length} arrays, ${allDisks.length} disks, VM ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -760,8 +767,10 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
   snapshot();
   process.stderr.write(`[md-verify] ${all.length} cases\n`);
+  const pplCtx = { paths, asx, sparse, sha, record, mkdir: async (d) => mkdirSync(d, { recursive: true }), distDir: () => join(dirname(ASX), '..', 'dist') };
   const jobs = all.map((c) => {
     const p = paths(c);
+    if (c.dir.startsWith('ppl')) return pplJob(c, pplCtx);
     return c.dir === 'fwd'
       ? { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => forwardPrepare(c), script: (prep, base, md) => forwardJob(c, base, prep, md), verify: (prep, out) => forwardVerify(c, prep, out) }
       : { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
@@ -796,6 +805,7 @@ function report(seconds) {
   writeFileSync(file, JSON.stringify(results, null, 2));
   const list = (x) => (x === undefined ? '-' : x.length ? x.join('; ') : 'same');
   const cols = (r) => {
+    if (r.dir?.startsWith('ppl')) return r.summary;
     if (r.dir === 'fwd' || r.dir === 'rev2') {
       const extra = r.asxMismatchBefore !== undefined ? ` (asynctx counted ${r.asxMismatchBefore})` : r.interrupted !== undefined ? ` [rebuild ${r.interrupted ? `interrupted at ${r.recoveryOffset}` : 'finished before the interrupt'}]` : '';
       return `assemble=${r.assemble ? 'ok' : 'FAIL'} start=[${r.atStart ?? '-'}] mismatch_cnt=${r.mismatch ?? '-'}${extra} bytes=${r.bytes1 && r.bytes2 ? 'match' : 'DIFF'}` +

@@ -69,6 +69,8 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
         .choices(['resync', 'ppl'])
         .default('resync'),
     )
+    .addOption(new Option('--bitmap <kind>', 'internal write-intent bitmap, or none (default: internal when each member uses over 100 GiB, as mdadm 4.2)').choices(['internal', 'none']))
+    .addOption(new Option('--bitmap-chunk <size>', 'bytes per bitmap bit (mdadm --bitmap-chunk; default as mdadm chooses, at least 64M)').argParser(parseBytes))
     .action(async (members: string[], flags: CreateFlags) => (await create()).raidCreate(members, flags));
 
   common(raid.command('update').argument('<members...>'), false)

@@ -18,6 +18,8 @@ export interface CreateFlags extends ArrayFlags {
   name?: string;
   assumeClean?: boolean;
   consistencyPolicy: 'resync' | 'ppl';
+  bitmap?: 'internal' | 'none';
+  bitmapChunk?: number;
 }
 
 export async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
@@ -59,6 +61,8 @@ export async function raidCreate(paths: string[], flags: CreateFlags): Promise<v
       name: flags.name,
       assumeClean: flags.assumeClean === true,
       consistencyPolicy: flags.consistencyPolicy,
+      bitmap: flags.bitmap,
+      bitmapChunkBytes: flags.bitmapChunk,
       overwrite: flags.force === true,
       ownsMembers: true,
       ops: engine.ops,

@@ -141,7 +141,8 @@ export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
       await member.close();
       throw new RaidUsageError(`${flags.member} holds a superblock of another array (${old.setName}); --force overwrites it`);
     }
-    const slot = await array.add(member);
+    // A member of this array coming back is re-added: with the bitmap, only what changed since it left is rebuilt.
+    const slot = await array.add(member, old);
     process.stdout.write(slot >= 0 ? `${flags.member} added in slot ${slot}\n` : `${flags.member} added as a spare\n`);
     if (slot >= 0 && flags.rebuild) await runRebuild(array, flags);
   } finally {

@@ -13,6 +13,8 @@ import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
 import { MemberQueue, type MemberQueueStats } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
+import { reAddMember } from './re_add.js';
+import type { WriteIntent, WriteIntentEnv } from './write_intent.js';
 import { defaultRaidOps, type RaidOps } from './ops.js';
 import { hasPpl } from './ppl.js';
 import { Ppl } from './ppl_write.js';
@@ -46,6 +48,8 @@ export interface RaidArrayOptions {
    * from the main thread through per-member queues that merge adjacent requests.
    */
   readonly memberIo?: 'chain' | 'queue';
+  /** Milliseconds between passes of the write-intent bitmap daemon (md's daemon_sleep; default the bitmap's own, 5 s). */
+  readonly bitmapDaemonMs?: number;
 }
 
 export class RaidArray {
@@ -67,6 +71,8 @@ export class RaidArray {
   private dirtying: Promise<void> | null = null;
   private cleanTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** The internal write-intent bitmap being kept (null: none, or read-only). */
+  intent: WriteIntent | null = null;
   /** Per member device: its request queue (merging). */
   private readonly queues = new Map<Member, MemberQueue>();
   readonly env: StripeEnv;
@@ -203,13 +209,35 @@ export class RaidArray {
     if (!this.readonly) void this.updateSuperblocks().catch(() => undefined);
   }
 
+  /** A metadata write (superblock or bitmap) failed on `dev`: md fails the device. */
+  private metadataWriteFailed(dev: MemberDevice, what: string, err: unknown): void {
+    const slot = this.table.slots.findIndex((s) => s.device === dev);
+    if (slot >= 0) this.markFaulty(slot, new MemberIOError(`${what} write failed on ${dev.member.name}: ${(err as Error).message}`, slot, { cause: err }));
+  }
+
   /** Rewrites every live superblock (events + 1) after `change`; no-op when read-only. */
   updateSuperblocks(change: (m: Superblock) => void = () => undefined): Promise<void> {
     if (this.readonly) return Promise.resolve();
-    return this.table.update(change, (dev, err) => {
-      const slot = this.table.slots.findIndex((s) => s.device === dev);
-      if (slot >= 0) this.markFaulty(slot, new MemberIOError(`superblock write failed on ${dev.member.name}: ${(err as Error).message}`, slot, { cause: err }));
+    return this.table.update(change, (dev, err) => this.metadataWriteFailed(dev, 'superblock', err));
+  }
+
+  /**
+   * Keeps the internal write-intent bitmap from now on (assembly and creation
+   * call this); `make` builds it for this array — loadWriteIntent reads it
+   * from the members. Its header is then written before every superblock update.
+   * A read-only array keeps none.
+   */
+  async keepBitmap(make: (env: WriteIntentEnv) => WriteIntent | Promise<WriteIntent>): Promise<WriteIntent | null> {
+    if (this.readonly) return null;
+    const intent = await make({
+      table: this.table,
+      log: (m) => this.log(m),
+      daemonMs: this.opts.bitmapDaemonMs,
+      onWriteError: (dev, err) => this.metadataWriteFailed(dev, 'write-intent bitmap', err),
     });
+    this.intent = intent;
+    this.table.beforeSuperblocks = () => intent.writeHeader();
+    return intent;
   }
 
   private checkRange(offset: number, length: number): void {
@@ -255,14 +283,27 @@ export class RaidArray {
       this.log('writing to a degraded array without a write journal: a crash or power cut during this write can corrupt data on the missing members (the RAID write hole)');
     }
     this.inflight++;
+    // md: the chunk's bitmap bit is on every member before its data (md_bitmap_startwrite); a write that
+    // could not reach every slot keeps its bits for recovery (md_bitmap_endwrite's success).
+    const intent = this.intent;
+    const chunks = intent?.chunksFor(this.layout, offset, data.length) ?? null;
+    const failedBefore = this.table.failedCount();
+    let counted = false;
+    let ok = false;
     try {
       await this.markDirty();
+      if (chunks) {
+        counted = true;
+        await intent!.startWrite(chunks);
+      }
       const ppl = this.ppl;
       await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) =>
         ppl ? ppl.stripeWrite(this.env, sh, ext) : handleWrite(this.env, sh, ext),
       );
+      ok = true;
       this.writesDone++;
     } finally {
+      if (counted) intent!.endWrite(chunks!, ok && failedBefore === 0 && this.table.failedCount() === 0);
       this.inflight--;
       if (this.inflight === 0) {
         for (const w of this.idleWaiters.splice(0)) w();
@@ -355,9 +396,17 @@ export class RaidArray {
    * Adds `member` (no md superblock needed; it is overwritten): it takes the
    * first missing slot as a member being rebuilt (run rebuild()), else becomes
    * a spare. Its superblock is written with md's layout for its size.
+   * `previous`, the member's own superblock if it has one, makes it a re-add
+   * when it held a slot of this array that is empty now and the bitmap has not
+   * been cleared since it left (its events >= events_cleared): it returns to
+   * that slot and rebuild() recovers only the chunks the bitmap marks dirty.
    */
-  async add(member: Member): Promise<number> {
+  async add(member: Member, previous?: Superblock | null): Promise<number> {
     if (this.readonly) throw new ArrayStateError('the array is read-only');
+    if (previous) {
+      const slot = await reAddMember(this, member, previous);
+      if (slot >= 0) return slot;
+    }
     const m = this.table.master;
     const ref = this.table.slots.find((s) => s.device)?.device?.sb ?? m;
     const devNumber = this.table.freeDevNumber();
@@ -383,6 +432,8 @@ export class RaidArray {
     own.events = m.events;
     await member.write(encodeSuperblock(own), own.superOffset * SECTOR);
     dev.sb = own;
+    // A member in a slot holds a copy of the bitmap (spares do not, as in md).
+    if (slot >= 0) await this.intent?.writeAllTo(dev);
     await this.updateSuperblocks();
     this.log(slot >= 0 ? `${member.name} added to slot ${slot}; rebuild needed` : `${member.name} added as a spare`);
     return slot;
@@ -406,6 +457,11 @@ export class RaidArray {
     if (this.stopped) return;
     if (this.cleanTimer) clearTimeout(this.cleanTimer);
     this.cleanTimer = null;
+    // md_bitmap_flush before the clean superblock: a clean stop of a whole array leaves no dirty bit.
+    if (this.intent) {
+      await this.drain();
+      await this.intent.quiesce().catch((err: unknown) => this.log(`write-intent bitmap not flushed at stop: ${(err as Error).message}`));
+    }
     await this.markClean();
     this.stopped = true;
     await this.table.settled();

@@ -12,6 +12,7 @@ import type { Member } from './member.js';
 import { MemberTable, type MemberDevice } from './member_table.js';
 import { hasPpl, validatePplArea } from './ppl.js';
 import { startPpl } from './ppl_recover.js';
+import { loadWriteIntent } from './write_intent.js';
 import {
   decodeSuperblock,
   Feature,
@@ -28,9 +29,9 @@ import {
 } from './superblock.js';
 
 /** Features a read-only assembly may ignore: they only help md write safely. */
-const READ_SAFE = Feature.BitmapOffset | Feature.Ppl | Feature.MultiplePpls;
-/** Features this client implements (PPL: RAID-5 only, checked below). */
-const SUPPORTED = Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls;
+const READ_SAFE = Feature.Ppl | Feature.MultiplePpls;
+/** Features this client implements (PPL: RAID-5 only, checked below; the internal write-intent bitmap is kept as md keeps it: write_intent.ts). */
+const SUPPORTED = Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls | Feature.BitmapOffset | Feature.RecoveryBitmap;
 
 /**
  * Reads a member's md v1 superblock: 1.2 (4 KiB in), 1.1 (start) and 1.0 (end)
@@ -150,6 +151,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     if (sb.featureMap & Feature.RecoveryOffset) {
       slot.state = 'recovering';
       slot.recoveryOffset = Math.min(sb.recoveryOffset, first.size);
+      slot.bitmapSync = (sb.featureMap & Feature.RecoveryBitmap) !== 0 && (master.featureMap & Feature.BitmapOffset) !== 0;
     } else {
       slot.state = 'in_sync';
     }
@@ -178,6 +180,13 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   if (array.ppl) {
     await startPpl(array, warnings);
     if (array.needsResync) warnings.push('array was not cleanly stopped and the PPL did not cover it: parity must be resynced before it is trusted');
+  }
+  // Read (and checked) before anything is written: the array's first write keeps it.
+  if (master.featureMap & Feature.BitmapOffset) {
+    await array.keepBitmap(loadWriteIntent).catch((err: unknown) => {
+      array.cache.dispose();
+      throw err;
+    });
   }
   for (const w of warnings) array.log(w);
   return { array, warnings };

@@ -12,9 +12,11 @@ import { readSuperblock } from './assemble.js';
 import { RaidUsageError } from './errors.js';
 import { parityDisks, validateGeometry } from './layout.js';
 import type { Member } from './member.js';
+import { BITMAP_MAGIC, BITMAP_MAJOR_HI, BITMAP_SUPER_SIZE, type BitmapSuper } from './bitmap.js';
 import { MemberTable, newDeviceUuid } from './member_table.js';
 import { isMultiplePpl, PPL_AREA_SECTORS, pplUnion } from './ppl.js';
 import { Feature, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+import { WriteIntent } from './write_intent.js';
 
 /** Members a PPL array may have (the kernel tracks their flushes in one 64-bit word). */
 export const PPL_MAX_DISKS = 64;
@@ -50,6 +52,38 @@ export function defaultComponentSize(devSectors: readonly number[], dataOffset: 
   return (kib - (kib % chunkKiB)) * 2;
 }
 
+/** mdadm's DEFAULT_BITMAP_DELAY: seconds between bitmap daemon passes. */
+export const DEFAULT_BITMAP_DELAY = 5;
+/** mdadm 4.2 Create.c: members whose used size is over 100 GiB get an internal bitmap unless told otherwise. */
+export const AUTO_BITMAP_SECTORS = 100 * 1024 * 1024 * 2;
+
+/**
+ * mdadm 4.2's add_internal_bitmap1 when creating 1.1/1.2 metadata: the bitmap
+ * sits 4 KiB after the superblock (bitmap_offset 8) in the space
+ * choose_bm_space leaves; its chunk is the smallest power of two from 4 KiB
+ * whose bits fit that space, and at least 64 MiB unless a chunk is asked for.
+ * @param size used sectors per member
+ * @param chunkBytes the chunk asked for (mdadm --bitmap-chunk), or undefined
+ * @throws RaidUsageError when there is no room, or the chunk asked for is too small or not a power of two
+ */
+export function internalBitmapGeometry(size: number, chunkBytes?: number): { offset: number; chunkBytes: number } {
+  const room = Math.min(chooseBitmapSpace(size), 128 * 2);
+  if (room <= 1) throw new RaidUsageError(`members are too small for an internal write-intent bitmap (${size} sectors)`);
+  const maxBits = (room * SECTOR - BITMAP_SUPER_SIZE) * 8;
+  let minChunk = 4096;
+  let bits = Math.floor((size * SECTOR) / minChunk) + 1;
+  while (bits > maxBits) {
+    minChunk *= 2;
+    bits = Math.floor((bits + 1) / 2);
+  }
+  if (chunkBytes === undefined) return { offset: 8, chunkBytes: Math.max(minChunk, 64 * 1024 * 1024) };
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 512 || (chunkBytes & (chunkBytes - 1)) !== 0 || chunkBytes > 2 ** 30) {
+    throw new RaidUsageError(`bitmap chunk ${chunkBytes} must be a power of two from 512 bytes to 1 GiB`);
+  }
+  if (chunkBytes < minChunk) throw new RaidUsageError(`bitmap chunk ${chunkBytes} is too small for these members: at least ${minChunk} bytes`);
+  return { offset: 8, chunkBytes };
+}
+
 export interface CreateOptions extends RaidArrayOptions {
   readonly level: number;
   /** md algorithm number (default left-symmetric, 2; ignored for RAID-4, which records 0 as mdadm does). */
@@ -69,6 +103,12 @@ export interface CreateOptions extends RaidArrayOptions {
    * parity log on every member, md's MD_FEATURE_PPL).
    */
   readonly consistencyPolicy?: 'resync' | 'ppl';
+  /** An internal write-intent bitmap, or none (default: internal when the used size per member is over 100 GiB and no PPL, as mdadm 4.2). */
+  readonly bitmap?: 'internal' | 'none';
+  /** Bytes per bitmap bit (mdadm --bitmap-chunk; default as mdadm chooses, at least 64 MiB). */
+  readonly bitmapChunkBytes?: number;
+  /** Seconds between bitmap daemon passes (mdadm --delay; default 5). */
+  readonly bitmapDelay?: number;
 }
 
 /** md's PPL limits at create (mdadm Create.c, raid5-ppl.c ppl_init_log). @throws RaidUsageError */
@@ -117,10 +157,14 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   const now = Math.floor(Date.now() / 1000);
   const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
   const degraded = missing > 0;
+  // mdadm: a PPL and a bitmap exclude each other; no automatic bitmap with a PPL.
+  if (ppl && opts.bitmap === 'internal') throw new RaidUsageError('the PPL consistency policy is not compatible with a write-intent bitmap');
+  const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS ? 'internal' : 'none')) === 'internal';
+  const bitmap = withBitmap ? internalBitmapGeometry(size, opts.bitmapChunkBytes) : null;
   const master: Superblock = {
     minorVersion: 2,
     // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.
-    featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : 0,
+    featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : bitmap ? Feature.BitmapOffset : 0,
     setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
     setName: name.slice(0, 31),
     ctime: now,
@@ -130,7 +174,7 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
     size,
     chunkSize: chunkSectors,
     raidDisks,
-    bitmapOffset: ppl ? pplUnion(8, PPL_AREA_SECTORS) : 0,
+    bitmapOffset: ppl ? pplUnion(8, PPL_AREA_SECTORS) : (bitmap?.offset ?? 0),
     newLevel: 0,
     reshapePosition: 0,
     deltaDisks: 0,
@@ -166,10 +210,24 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   // Old 1.0/1.1 superblocks would confuse a later scan (mdadm zeroes them too).
   for (const m of present) await clearOtherSuperblocks(m);
   const array = new RaidArray(table, opts);
+  if (bitmap) await startBitmap(array, bitmap.chunkBytes, opts.bitmapDelay ?? DEFAULT_BITMAP_DELAY);
   await array.updateSuperblocks();
   // mdadm's write_init_ppl: a cleared area and an empty header on every member.
   await array.ppl?.writeEmpty();
   return array;
+}
+
+/** mdadm's write_bitmap1 at creation: the header, and every bit set (the first run resyncs what is not assumed clean). */
+async function startBitmap(array: RaidArray, chunkBytes: number, delay: number): Promise<void> {
+  if (!Number.isSafeInteger(delay) || delay < 1 || delay > 86400) throw new RaidUsageError(`bitmap delay ${delay} must be 1..86400 seconds`);
+  const m = array.table.master;
+  const header: BitmapSuper = {
+    magic: BITMAP_MAGIC, version: BITMAP_MAJOR_HI, uuid: m.setUuid, events: 0, eventsCleared: 0, syncSize: m.size, state: 0,
+    chunkSize: chunkBytes, daemonSleep: delay, writeBehind: 0, sectorsReserved: 0, nodes: 0, clusterName: '',
+  };
+  const bits = new Uint8Array(BITMAP_SUPER_SIZE + Math.ceil(Math.ceil(m.size / (chunkBytes / SECTOR)) / 8)).fill(0xff, BITMAP_SUPER_SIZE);
+  const intent = await array.keepBitmap((env) => new WriteIntent(env, header, bits, false));
+  await intent?.writeAll();
 }
 
 async function clearOtherSuperblocks(m: Member): Promise<void> {

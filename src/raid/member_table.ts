@@ -32,6 +32,8 @@ export interface RaidSlot {
   state: RaidSlotState;
   /** Member sectors (from data_offset) already rebuilt, while recovering. */
   recoveryOffset: number;
+  /** Being recovered from the write-intent bitmap (a re-added member): only dirty chunks are rebuilt (md's RECOVERY_BITMAP). */
+  bitmapSync?: boolean;
 }
 
 function nowParts(): { sec: number; usec: number } {
@@ -45,6 +47,12 @@ export class MemberTable {
   /** Array-wide superblock values (uuid, name, geometry, events, resync offset). */
   readonly master: Superblock;
   private updating: Promise<void> = Promise.resolve();
+  /**
+   * Runs in every update after the events bump and the flush, before any
+   * superblock is written: the write-intent bitmap's header (md_update_sb
+   * calls md_bitmap_update_sb there). Must not throw.
+   */
+  beforeSuperblocks: (() => Promise<void>) | null = null;
 
   constructor(master: Superblock, raidDisks: number) {
     this.master = master;
@@ -113,11 +121,14 @@ export class MemberTable {
     const own = dev.sb;
     const s = slot >= 0 ? this.slots[slot] : undefined;
     const recovering = s?.state === 'recovering';
+    // md's super_1_sync: the bitmap is array-wide; recovery from it is recorded per device.
+    const bitmap = m.featureMap & Feature.BitmapOffset;
+    const recovery = recovering ? Feature.RecoveryOffset | (bitmap && s!.bitmapSync ? Feature.RecoveryBitmap : 0) : 0;
     return {
       ...m,
       minorVersion: own.minorVersion,
-      // The consistency policy is the array's; recovery progress is the device's own.
-      featureMap: (recovering ? Feature.RecoveryOffset : 0) | (m.featureMap & (Feature.Ppl | Feature.MultiplePpls)),
+      // The consistency policy is the array's (md's super_1_sync); recovery progress is the device's own.
+      featureMap: recovery | (m.featureMap & (Feature.BitmapOffset | Feature.Ppl | Feature.MultiplePpls)),
       dataOffset: own.dataOffset,
       dataSize: own.dataSize,
       superOffset: own.superOffset,
@@ -157,6 +168,7 @@ export class MemberTable {
         // outlives the writes it vouches for), and the superblock is durable
         // before the caller goes on (a dirty mark precedes the data it covers).
         await Promise.allSettled(live.map(({ dev }) => dev.member.sync()));
+        if (this.beforeSuperblocks) await this.beforeSuperblocks();
         const results = await Promise.allSettled(
           live.map(async ({ dev, slot }) => {
             const sb = this.deviceSuperblock(dev, slot);

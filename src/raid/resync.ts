@@ -30,6 +30,8 @@ export interface PassResult {
   readonly aborted: boolean;
   /** Member sectors (from data_offset) the pass reached. */
   readonly reached: number;
+  /** Member bytes of the range left alone because the write-intent bitmap says they are in sync. */
+  readonly skipped: number;
 }
 
 /** Runs `mode` over member sectors [start, end) in batches; `onBatch` gets the first sector not yet done. */
@@ -39,6 +41,7 @@ async function walk(
   start: number,
   opts: PassOptions,
   onBatch: (reached: number, sinceCheckpoint: number) => Promise<boolean>,
+  skip?: (sector: number, endSector: number) => boolean,
 ): Promise<PassResult> {
   const end = array.componentSectors;
   const unitSectors = array.unit / SECTOR;
@@ -46,14 +49,19 @@ async function walk(
   let pos = Math.floor(start / unitSectors) * unitSectors;
   const first = pos;
   let mismatches = 0;
+  let skipped = 0;
   let sinceCheckpoint = 0;
   const total = end * SECTOR;
   while (pos < end) {
-    if (opts.signal?.aborted) return { mismatches, bytes: (pos - first) * SECTOR, aborted: true, reached: pos };
+    if (opts.signal?.aborted) return { mismatches, bytes: (pos - first) * SECTOR, aborted: true, reached: pos, skipped };
     const jobs: Promise<number>[] = [];
     let next = pos;
     for (let i = 0; i < batch && next < end; i++, next += unitSectors) {
       const sector = next;
+      if (skip?.(sector, Math.min(end, sector + unitSectors))) {
+        skipped += Math.min(end - sector, unitSectors) * SECTOR;
+        continue;
+      }
       jobs.push(
         (async () => {
           const sh = await array.cache.acquire(sector);
@@ -71,7 +79,13 @@ async function walk(
     if (await onBatch(pos, sinceCheckpoint)) sinceCheckpoint = 0;
     opts.progress?.(pos * SECTOR, total);
   }
-  return { mismatches, bytes: (pos - first) * SECTOR, aborted: false, reached: pos };
+  return { mismatches, bytes: (pos - first) * SECTOR, aborted: false, reached: pos, skipped };
+}
+
+/** md's bitmap-guided sync: stripes of chunks the bitmap does not hold as needing it are skipped. */
+function bitmapSkip(array: RaidArray): ((sector: number, end: number) => boolean) | undefined {
+  const intent = array.intent;
+  return intent ? (sector, end) => !intent.neededIn(sector, end) : undefined;
 }
 
 function checkpointDue(array: RaidArray, opts: PassOptions, since: number): boolean {
@@ -90,6 +104,7 @@ export async function scrub(array: RaidArray, mode: 'check' | 'repair', opts: Pa
   if (mode === 'repair' && array.readonly) throw new ArrayStateError('the array is read-only');
   await array.drain();
   const r = await walk(array, mode, 0, opts, async () => false);
+  if (mode === 'repair') array.intent?.markSynced(0, r.reached);
   if (mode === 'repair' && !r.aborted && array.needsResync) {
     array.needsResync = false;
     await array.markClean();
@@ -116,7 +131,8 @@ export async function resync(array: RaidArray, opts: PassOptions = {}): Promise<
     if (!checkpointDue(array, opts, since) || array.writesDone !== writesBefore) return false;
     await array.updateSuperblocks((m) => (m.resyncOffset = reached));
     return true;
-  });
+  }, bitmapSkip(array));
+  array.intent?.markSynced(start, r.reached);
   if (r.aborted) {
     if (array.writesDone === writesBefore) await array.updateSuperblocks((m) => (m.resyncOffset = r.reached));
     return r;
@@ -134,9 +150,12 @@ export async function resync(array: RaidArray, opts: PassOptions = {}): Promise<
  */
 export async function rebuild(array: RaidArray, opts: PassOptions = {}): Promise<PassResult & { slots: number[] }> {
   if (array.readonly) throw new ArrayStateError('the array is read-only');
-  array.activateSpare();
+  const joined = array.activateSpare();
+  if (joined >= 0) await array.intent?.writeAllTo(array.slots[joined]!.device!);
   const slots = array.slots.map((s, i) => (s.state === 'recovering' ? i : -1)).filter((i) => i >= 0);
-  if (slots.length === 0) return { mismatches: 0, bytes: 0, aborted: false, reached: array.componentSectors, slots };
+  if (slots.length === 0) return { mismatches: 0, bytes: 0, aborted: false, reached: array.componentSectors, skipped: 0, slots };
+  // md: recovery follows the bitmap only when every member being recovered was re-added with it (else conf->fullsync).
+  const guided = slots.every((i) => array.slots[i]!.bitmapSync === true);
   await array.updateSuperblocks(); // record the roles and recovery offsets before writing data
   const start = Math.min(...slots.map((i) => array.slots[i]!.recoveryOffset));
   const advance = (reached: number) => {
@@ -150,14 +169,17 @@ export async function rebuild(array: RaidArray, opts: PassOptions = {}): Promise
     if (!checkpointDue(array, opts, since)) return false;
     await array.updateSuperblocks();
     return true;
-  });
+  }, guided ? bitmapSkip(array) : undefined);
   advance(r.reached);
+  // Not still degraded (every slot has a working member): what was recovered no longer needs its bits.
+  if (array.table.failedCount() === 0) array.intent?.markSynced(start, r.reached);
   if (!r.aborted) {
     for (const i of slots) {
       const s = array.slots[i]!;
       if (s.state === 'recovering') {
         s.state = 'in_sync';
         s.recoveryOffset = 0;
+        s.bitmapSync = false;
       }
     }
   }

@@ -11,6 +11,35 @@ const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const run = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [BIN, 'raid', ...args], { cwd, encoding: 'utf8' });
 
 describe('asynctx raid examine --bitmap / --badblocks', () => {
+  it('create --bitmap internal round-trips through examine --bitmap; detail names the bitmap policy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asynctx-bitmap-'));
+    try {
+      const ms = ['d0', 'd1', 'd2'];
+      let r = run(dir, 'create', '--level', '5', '--chunk', '64K', '--member-size', '8M', '-q', '--bitmap', 'internal', '--bitmap-chunk', '64K', ...ms);
+      assert.equal(r.status, 0, r.stderr);
+      r = run(dir, 'examine', '--bitmap', 'd1');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Magic : 6d746962\n/);
+      assert.match(r.stdout, /Chunksize : 64 KB\n/);
+      assert.match(r.stdout, /Daemon : 5s flush period\n/);
+      // The initial sync ran and the clean stop cleared every bit mdadm's creation sets.
+      assert.match(r.stdout, /Bitmap : 112 bits \(chunks\), 0 dirty \(0\.0%\)\n/);
+      r = run(dir, 'examine', '--bitmap', '--json', 'd0');
+      const j = JSON.parse(r.stdout) as Array<{ chunkSize: number; dirty: number; events: number; eventsCleared: number }>;
+      assert.equal(j[0]!.chunkSize, 65536);
+      assert.equal(j[0]!.dirty, 0);
+      r = run(dir, 'detail', ...ms);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Intent Bitmap : Internal\n/);
+      assert.match(r.stdout, /Consistency Policy : bitmap\n/);
+      r = run(dir, 'create', '--level', '5', '--member-size', '8M', '-q', '--force', '--bitmap', 'internal', '--bitmap-chunk', '2K', ...ms);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^asynctx: bitmap chunk 2048 is too small for these members: at least 4096 bytes\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a member without a bitmap is a one-line error; the bad-block list is reported like mdadm', () => {
     const dir = mkdtempSync(join(tmpdir(), 'asynctx-logs-'));
     try {

@@ -52,8 +52,16 @@ describe('assembly refusals', () => {
     unchanged(ms, before);
   });
 
+  it('a bitmap feature bit with no valid bitmap behind it is refused before anything is written', async () => {
+    const ms = fixtureMembers(f);
+    ms.forEach((m) => setFeature(m, Feature.BitmapOffset));
+    const before = snapshot(ms);
+    await assert.rejects(assemble(ms), (e: unknown) => e instanceof SuperblockError && /bitmap magic/.test(e.message));
+    unchanged(ms, before);
+  });
+
   it('unimplemented features are named and refused; --readonly still reads a bitmap array', async () => {
-    for (const [bits, name] of [[Feature.BitmapOffset, 'bitmap'], [Feature.Journal, 'journal'], [Feature.ReshapeActive, 'reshape']] as const) {
+    for (const [bits, name] of [[Feature.Journal, 'journal'], [Feature.ReshapeActive, 'reshape']] as const) {
       const ms = fixtureMembers(f);
       ms.forEach((m) => setFeature(m, bits));
       const before = snapshot(ms);

@@ -84,6 +84,12 @@ export function internalBitmapGeometry(size: number, chunkBytes?: number): { off
   return { offset: 8, chunkBytes };
 }
 
+/** mdadm's calc_bitmap_size(bms, 4096) in sectors: header and bits of `size` sectors at `chunkBytes` a bit, whole 4 KiB. */
+export function bitmapSectors(size: number, chunkBytes: number): number {
+  const bits = Math.ceil((size * SECTOR) / chunkBytes);
+  return Math.ceil((BITMAP_SUPER_SIZE + Math.ceil(bits / 8)) / 4096) * 8;
+}
+
 export interface CreateOptions extends RaidArrayOptions {
   readonly level: number;
   /** md algorithm number (default left-symmetric, 2; ignored for RAID-4, which records 0 as mdadm does). */
@@ -151,16 +157,17 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   }
   const sbBytes = Math.ceil((256 + 2 * raidDisks) / 512) * 512;
   const maxDev = (sbBytes - 256) / 2;
-  // With a PPL, mdadm keeps PPL_AREA_SECTORS 4 KiB past the superblock and the bad-block log after it.
-  const bmSpace = ppl ? PPL_AREA_SECTORS : chooseBitmapSpace(size);
-  const hasBblog = dataOffset >= 8 + 8 + bmSpace + 8;
-  const now = Math.floor(Date.now() / 1000);
-  const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
-  const degraded = missing > 0;
   // mdadm: a PPL and a bitmap exclude each other; no automatic bitmap with a PPL.
   if (ppl && opts.bitmap === 'internal') throw new RaidUsageError('the PPL consistency policy is not compatible with a write-intent bitmap');
   const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS ? 'internal' : 'none')) === 'internal';
   const bitmap = withBitmap ? internalBitmapGeometry(size, opts.bitmapChunkBytes) : null;
+  // mdadm's write_init_super1: the bad-block log follows what lies 4 KiB past the superblock — the PPL
+  // area, the bitmap as written (calc_bitmap_size, whole 4 KiB), or the space kept for a bitmap.
+  const bmSpace = ppl ? PPL_AREA_SECTORS : bitmap ? bitmapSectors(size, bitmap.chunkBytes) : chooseBitmapSpace(size);
+  const hasBblog = dataOffset >= 8 + 8 + bmSpace + 8;
+  const now = Math.floor(Date.now() / 1000);
+  const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
+  const degraded = missing > 0;
   const master: Superblock = {
     minorVersion: 2,
     // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.

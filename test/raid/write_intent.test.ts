@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  assemble, create, dirtyChunks, encodeBitmapSuper, decodeBitmapSuper, internalBitmapGeometry, MAX_SECTOR, MemoryMember, memberSpan,
+  assemble, bitmapSectors, create, dirtyChunks, encodeBitmapSuper, decodeBitmapSuper, internalBitmapGeometry, MAX_SECTOR, MemoryMember, memberSpan,
   readMemberBitmap, readSuperblock, rebuild, resync, scrub, RaidUsageError, type Member, type RaidArray,
 } from '../../src/raid/index.js';
 import { bytes } from './helpers.js';
@@ -294,6 +294,9 @@ describe('write-intent bitmap: created as mdadm 4.2 creates it', () => {
     const sb = await readSuperblock(members[0]!);
     assert.equal(sb.featureMap & 1, 1);
     assert.equal(sb.bitmapOffset, 8);
+    // mdadm >= 4.1 (write_init_super1): the bad-block log right after the bitmap's 4 KiB pages ("offset 16 sectors").
+    assert.equal(bitmapSectors(sb.size, BM_CHUNK), 8);
+    assert.equal(sb.bblogOffset, 16);
     const bm = await readMemberBitmap(members[0]!, sb);
     const bits = Math.ceil(sb.size / (BM_CHUNK / 512));
     assert.equal(dirtyChunks(bm.bits, bits).length, bits, 'mdadm writes every bit set');

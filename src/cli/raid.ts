@@ -70,6 +70,7 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
         .default('resync'),
     )
     .addOption(new Option('--bitmap <kind>', 'internal write-intent bitmap, or none (default: internal when each member uses over 100 GiB, as mdadm 4.2)').choices(['internal', 'none']))
+    .addOption(new Option('--metadata <version>', 'md superblock version: 1.2 (4K from the start), 1.1 (at the start) or 1.0 (at the end)').choices(['1.0', '1.1', '1.2']).default('1.2'))
     .addOption(new Option('--bitmap-chunk <size>', 'bytes per bitmap bit (mdadm --bitmap-chunk; default as mdadm chooses, at least 64M)').argParser(parseBytes))
     .action(async (members: string[], flags: CreateFlags) => (await create()).raidCreate(members, flags));
 

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
-import { checkPplCreate, create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member } from '../raid/index.js';
+import { checkPplCreate, create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member, type MetadataVersion } from '../raid/index.js';
 import { exists } from '../raid/member.js';
 import { engineFor, type Engine } from '../cli_engine.js';
 import { printJson } from '../cli_support.js';
@@ -20,6 +20,7 @@ export interface CreateFlags extends ArrayFlags {
   consistencyPolicy: 'resync' | 'ppl';
   bitmap?: 'internal' | 'none';
   bitmapChunk?: number;
+  metadata?: MetadataVersion;
 }
 
 export async function raidCreate(paths: string[], flags: CreateFlags): Promise<void> {
@@ -63,6 +64,7 @@ export async function raidCreate(paths: string[], flags: CreateFlags): Promise<v
       consistencyPolicy: flags.consistencyPolicy,
       bitmap: flags.bitmap,
       bitmapChunkBytes: flags.bitmapChunk,
+      metadata: flags.metadata,
       overwrite: flags.force === true,
       ownsMembers: true,
       ops: engine.ops,

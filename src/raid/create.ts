@@ -15,7 +15,7 @@ import type { Member } from './member.js';
 import { BITMAP_MAGIC, BITMAP_MAJOR_HI, BITMAP_SUPER_SIZE, type BitmapSuper } from './bitmap.js';
 import { MemberTable, newDeviceUuid } from './member_table.js';
 import { isMultiplePpl, PPL_AREA_SECTORS, pplUnion } from './ppl.js';
-import { Feature, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+import { Feature, MAX_SECTOR, ROLE_SPARE, SECTOR, superOffsetFor, type Superblock } from './superblock.js';
 import { WriteIntent } from './write_intent.js';
 
 /** Members a PPL array may have (the kernel tracks their flushes in one 64-bit word). */
@@ -46,7 +46,15 @@ export function defaultDataOffset(devSectors: number, chunkSectors: number, rese
 
 /** Used size per member (sectors) for members of these sizes: the smallest free space, whole chunks (as KiB, as mdadm rounds). */
 export function defaultComponentSize(devSectors: readonly number[], dataOffset: number, chunkSectors: number): number {
-  const free = Math.min(...devSectors.map((s) => s - dataOffset));
+  return wholeChunks(Math.min(...devSectors.map((s) => s - dataOffset)), chunkSectors);
+}
+
+/** mdadm's validate_geometry1 for metadata 1.0: the device rounded to 4 KiB, less superblock, bad-block log and bitmap space. */
+function freeSectors10(devSectors: number): number {
+  return (devSectors & ~7) - (8 * 2 + 8 + chooseBitmapSpace(devSectors));
+}
+
+function wholeChunks(free: number, chunkSectors: number): number {
   const kib = Math.floor(free / 2);
   const chunkKiB = chunkSectors / 2;
   return (kib - (kib % chunkKiB)) * 2;
@@ -90,6 +98,32 @@ export function bitmapSectors(size: number, chunkBytes: number): number {
   return Math.ceil((BITMAP_SUPER_SIZE + Math.ceil(bits / 8)) / 4096) * 8;
 }
 
+/** Superblock versions create writes: 1.0 (at the end), 1.1 (at the start), 1.2 (4 KiB from the start; the default). */
+export type MetadataVersion = '1.0' | '1.1' | '1.2';
+
+/**
+ * What mdadm's write_init_super1 records for one member of `devSectors`:
+ * where its superblock is, its data size, and its bad-block log — 8 sectors
+ * after the bitmap space for 1.1/1.2, just before the superblock for 1.0.
+ */
+function memberPlace(minor: 0 | 1 | 2, devSectors: number, size: number, dataOffset: number, bmSpace: number): Pick<Superblock, 'superOffset' | 'dataSize' | 'bblogSize' | 'bblogOffset'> {
+  const superOffset = superOffsetFor(minor, devSectors);
+  if (minor === 0) {
+    let space = bmSpace + 8;
+    if (superOffset < size + space) space = superOffset - size;
+    return { superOffset, dataSize: superOffset - space, bblogSize: space >= 8 ? 8 : 0, bblogOffset: space >= 8 ? -8 : 0 };
+  }
+  const bblog = dataOffset >= superOffset + 8 + bmSpace + 8;
+  return { superOffset, dataSize: devSectors - dataOffset, bblogSize: bblog ? 8 : 0, bblogOffset: bblog ? 8 + bmSpace : 0 };
+}
+
+/** Data offset and used size per member for `minor` (mdadm validate_geometry1 and Create's rounding). */
+function placement(minor: 0 | 1 | 2, sizes: readonly number[], chunkSectors: number, ppl: boolean): { dataOffset: number; size: number } {
+  if (minor === 0) return { dataOffset: 0, size: wholeChunks(Math.min(...sizes.map(freeSectors10)), chunkSectors) };
+  const dataOffset = defaultDataOffset(sizes[0]!, chunkSectors, ppl ? PPL_AREA_SECTORS : chooseBitmapSpace(sizes[0]!));
+  return { dataOffset, size: defaultComponentSize(sizes, dataOffset, chunkSectors) };
+}
+
 export interface CreateOptions extends RaidArrayOptions {
   readonly level: number;
   /** md algorithm number (default left-symmetric, 2; ignored for RAID-4, which records 0 as mdadm does). */
@@ -115,6 +149,8 @@ export interface CreateOptions extends RaidArrayOptions {
   readonly bitmapChunkBytes?: number;
   /** Seconds between bitmap daemon passes (mdadm --delay; default 5). */
   readonly bitmapDelay?: number;
+  /** Superblock version (mdadm --metadata; default 1.2). */
+  readonly metadata?: MetadataVersion;
 }
 
 /** md's PPL limits at create (mdadm Create.c, raid5-ppl.c ppl_init_log). @throws RaidUsageError */
@@ -149,9 +185,9 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
       if (sb) throw new RaidUsageError(`${m.name} already holds an md superblock (array ${sb.setName}); refusing to overwrite it`);
     }
   }
+  const minor = metadataMinor(opts.metadata, ppl);
   const sizes = present.map((m) => Math.floor(m.size / SECTOR));
-  const dataOffset = ppl ? defaultDataOffset(sizes[0]!, chunkSectors, PPL_AREA_SECTORS) : defaultDataOffset(sizes[0]!, chunkSectors);
-  const size = defaultComponentSize(sizes, dataOffset, chunkSectors);
+  const { dataOffset, size } = placement(minor, sizes, chunkSectors, ppl);
   if (size < chunkSectors) {
     throw new RaidUsageError(`members are too small: ${Math.min(...sizes)} sectors leave no whole ${chunkBytes}-byte chunk after the ${dataOffset}-sector data offset`);
   }
@@ -159,17 +195,17 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   const maxDev = (sbBytes - 256) / 2;
   // mdadm: a PPL and a bitmap exclude each other; no automatic bitmap with a PPL.
   if (ppl && opts.bitmap === 'internal') throw new RaidUsageError('the PPL consistency policy is not compatible with a write-intent bitmap');
-  const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS ? 'internal' : 'none')) === 'internal';
+  const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS && minor !== 0 ? 'internal' : 'none')) === 'internal';
+  if (withBitmap && minor === 0) throw new RaidUsageError('an internal write-intent bitmap with metadata 1.0 is not implemented (1.1 and 1.2 have one)');
   const bitmap = withBitmap ? internalBitmapGeometry(size, opts.bitmapChunkBytes) : null;
   // mdadm's write_init_super1: the bad-block log follows what lies 4 KiB past the superblock — the PPL
   // area, the bitmap as written (calc_bitmap_size, whole 4 KiB), or the space kept for a bitmap.
   const bmSpace = ppl ? PPL_AREA_SECTORS : bitmap ? bitmapSectors(size, bitmap.chunkBytes) : chooseBitmapSpace(size);
-  const hasBblog = dataOffset >= 8 + 8 + bmSpace + 8;
   const now = Math.floor(Date.now() / 1000);
   const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
   const degraded = missing > 0;
   const master: Superblock = {
-    minorVersion: 2,
+    minorVersion: minor,
     // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.
     featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : bitmap ? Feature.BitmapOffset : 0,
     setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
@@ -190,15 +226,15 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
     newOffset: 0,
     dataOffset,
     dataSize: 0,
-    superOffset: 8,
+    superOffset: superOffsetFor(minor, sizes[0]!),
     recoveryOffset: 0,
     devNumber: 0,
     cntCorrectedRead: 0,
     deviceUuid: new Uint8Array(16),
     devflags: 0,
     bblogShift: 0,
-    bblogSize: hasBblog ? 8 : 0,
-    bblogOffset: hasBblog ? 8 + bmSpace : 0,
+    bblogSize: 0,
+    bblogOffset: 0,
     utime: now,
     utimeUsec: 0,
     events: 0,
@@ -211,11 +247,12 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   members.forEach((m, slot) => {
     if (!m) return;
     const devSectors = Math.floor(m.size / SECTOR);
-    const sb: Superblock = { ...master, devNumber: slot, deviceUuid: newDeviceUuid(), dataSize: devSectors - dataOffset, devRoles: [] };
+    const place = memberPlace(minor, devSectors, size, dataOffset, bmSpace);
+    const sb: Superblock = { ...master, ...place, devNumber: slot, deviceUuid: newDeviceUuid(), devRoles: [] };
     table.slots[slot] = { device: { member: m, sb }, state: 'in_sync', recoveryOffset: 0 };
   });
   // Old 1.0/1.1 superblocks would confuse a later scan (mdadm zeroes them too).
-  for (const m of present) await clearOtherSuperblocks(m);
+  for (const m of present) await clearOtherSuperblocks(m, minor);
   const array = new RaidArray(table, opts);
   if (bitmap) await startBitmap(array, bitmap.chunkBytes, opts.bitmapDelay ?? DEFAULT_BITMAP_DELAY);
   await array.updateSuperblocks();
@@ -237,11 +274,20 @@ async function startBitmap(array: RaidArray, chunkBytes: number, delay: number):
   await intent?.writeAll();
 }
 
-async function clearOtherSuperblocks(m: Member): Promise<void> {
+/** The minor version for `metadata`. @throws RaidUsageError for a version create does not write. */
+function metadataMinor(metadata: MetadataVersion | undefined, ppl: boolean): 0 | 1 | 2 {
+  const minor = ({ '1.0': 0, '1.1': 1, '1.2': 2 } as const)[metadata ?? '1.2'];
+  if (minor === undefined) throw new RaidUsageError(`metadata ${String(metadata)} is not one asynctx creates (1.0, 1.1, 1.2)`);
+  if (ppl && minor !== 2) throw new RaidUsageError(`a PPL with metadata ${metadata} is not implemented (1.2 has one)`);
+  return minor;
+}
+
+async function clearOtherSuperblocks(m: Member, minor: 0 | 1 | 2): Promise<void> {
   const sectors = Math.floor(m.size / SECTOR);
   const zero = new Uint8Array(4096);
   const probe = new Uint8Array(4);
-  for (const at of [0, ((sectors - 16) & ~7) * SECTOR]) {
+  const others = ([0, 1, 2] as const).filter((v) => v !== minor);
+  for (const at of others.map((v) => superOffsetFor(v, sectors) * SECTOR)) {
     await m.read(probe, at);
     if (new DataView(probe.buffer).getUint32(0, true) === 0xa92b4efc) await m.write(zero, at);
   }

@@ -14,7 +14,7 @@ export { RaidArray, type RaidArrayOptions } from './array.js';
 export type { RaidSlot, RaidSlotState, MemberDevice } from './member_table.js';
 export { assemble, readSuperblock, type AssembleOptions, type Assembled } from './assemble.js';
 export { setConsistencyPolicy, pplPlacement } from './consistency.js';
-export { create, checkPplCreate, PPL_MAX_DISKS, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, internalBitmapGeometry, bitmapSectors, AUTO_BITMAP_SECTORS, DEFAULT_BITMAP_DELAY, type CreateOptions } from './create.js';
+export { create, checkPplCreate, PPL_MAX_DISKS, defaultDataOffset, defaultComponentSize, chooseBitmapSpace, internalBitmapGeometry, bitmapSectors, AUTO_BITMAP_SECTORS, DEFAULT_BITMAP_DELAY, type CreateOptions, type MetadataVersion } from './create.js';
 export { WriteIntent, loadWriteIntent, memberSpan, type ChunkRange, type WriteIntentEnv } from './write_intent.js';
 export { scrub, resync, rebuild, type PassOptions, type PassResult } from './resync.js';
 export { examineText, detailText, detailJson, humanSize, ctimeString, stateWords } from './report.js';

@@ -11,6 +11,25 @@ const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const run = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [BIN, 'raid', ...args], { cwd, encoding: 'utf8' });
 
 describe('asynctx raid examine --bitmap / --badblocks', () => {
+  it('create --metadata 1.0 / 1.1 puts the superblock where mdadm does; examine shows it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asynctx-meta-'));
+    try {
+      for (const [version, superOffset] of [['1.0', '16368'], ['1.1', '0']] as const) {
+        const ms = ['a', 'b', 'c'].map((n) => `${n}${version}`);
+        let r = run(dir, 'create', '--level', '5', '--chunk', '64K', '--member-size', '8M', '-q', '--metadata', version, ...ms);
+        assert.equal(r.status, 0, r.stderr);
+        r = run(dir, 'examine', ms[0]!);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, new RegExp(`Version : ${version.replace('.', '\\.')}\\n`));
+        assert.match(r.stdout, new RegExp(`Super Offset : ${superOffset} sectors\\n`));
+        r = run(dir, 'check', ...ms);
+        assert.equal(r.status, 0, r.stderr);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('create --bitmap internal round-trips through examine --bitmap; detail names the bitmap policy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'asynctx-bitmap-'));
     try {

@@ -38,7 +38,16 @@ function common(cmd: Command, readonlyOption = true): Command {
 
 /** Registers `asynctx raid …` . */
 export function registerRaid(program: Command): void {
-  const raid = program
+  const raid = registerRaidCommand(program);
+  registerCreateVerbs(raid);
+  registerInspectVerbs(raid);
+  registerIoVerbs(raid);
+  registerManageVerbs(raid);
+}
+
+/** The `raid` command itself, with its description and examples. */
+function registerRaidCommand(program: Command): Command {
+  return program
     .command('raid')
     .description('md-compatible RAID-4/5/6 on files or block devices: create, inspect, read, write, check, repair, rebuild')
     .addHelpText(
@@ -55,7 +64,10 @@ Examples:
   asynctx raid fail --member d2 d*; asynctx raid add --member new2 d0 d1 d3 d4 d5
 Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupted rebuild (checkpoint kept).`,
     );
+}
 
+/** create, and update (which changes how a created array survives a crash). */
+function registerCreateVerbs(raid: Command): void {
   engineOptions(common(raid.command('create').argument('<members...>', "member paths ('missing' leaves a slot empty)")))
     .description('write md superblocks onto new members (files are created sparse) and compute initial parity')
     .addOption(new Option('--level <n>', 'RAID level: 4, 5 or 6').argParser(parseLevel).makeOptionMandatory())
@@ -78,7 +90,10 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .description('change how the array survives a crash, like mdadm --grow --consistency-policy')
     .addOption(new Option('--consistency-policy <policy>', 'resync, or ppl (RAID-5: a partial parity log on every member)').choices(['resync', 'ppl']).makeOptionMandatory())
     .action(async (members: string[], flags: ArrayFlags & { consistencyPolicy: 'resync' | 'ppl' }) => (await manage()).raidUpdate(members, flags));
+}
 
+/** examine and detail: read-only descriptions of members and the array. */
+function registerInspectVerbs(raid: Command): void {
   common(raid.command('examine').argument('<members...>'), false)
     .description("print each member's md superblock, like mdadm --examine")
     .option('--bitmap', "print the member's internal write-intent bitmap instead, like mdadm -X")
@@ -88,7 +103,10 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
   common(raid.command('detail').argument('<members...>'), false)
     .description('assemble (read-only) and describe the array, like mdadm --detail')
     .action(async (members: string[], flags: ArrayFlags) => (await inspect()).raidDetail(members, flags));
+}
 
+/** read, write and serve: moving array bytes. */
+function registerIoVerbs(raid: Command): void {
   engineOptions(common(raid.command('read').argument('<members...>', 'present members; absent ones are rebuilt from parity'), false))
     .description('copy array bytes to a file')
     .requiredOption('-o, --output <file>', "destination file ('-' for stdout)")
@@ -108,7 +126,10 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
     .option('--listen <host:port>', 'listen on TCP (anything but loopback must be given explicitly)')
     .option('--export <name>', 'export name (default: the empty name)')
     .action(async (members: string[], flags: ServeFlags) => (await serve()).raidServe(members, flags));
+}
 
+/** Maintenance: check, repair, rebuild, fail, remove, add, status. */
+function registerManageVerbs(raid: Command): void {
   engineOptions(common(raid.command('check').argument('<members...>'), false))
     .description("verify parity, count mismatched sectors like md's mismatch_cnt (writes nothing)")
     .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidScrub(members, 'check', flags));
@@ -140,5 +161,4 @@ Exit status: 0 ok; 1 failure (one line on stderr); 2 usage error; 130 interrupte
   common(raid.command('status').argument('<members...>'), false)
     .description('one-screen state, like /proc/mdstat')
     .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidStatus(members, flags));
-
 }

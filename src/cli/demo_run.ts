@@ -77,6 +77,46 @@ function memberBytes(dataBytes: number): number {
   return component + defaultDataOffset(sectors * 2, CHUNK / SECTOR) * SECTOR + CHUNK;
 }
 
+/** What the tour's steps share: the member files, the two engines, the source blocks and the figures so far. */
+interface Tour {
+  flags: DemoFlags;
+  /** Data bytes, whole rows. */
+  size: number;
+  /** Full-stripe requests in `size`. */
+  count: number;
+  dir: string;
+  paths: string[];
+  say: (s: string) => void;
+  inline: Engine;
+  workers: Engine;
+  /** Blocks allocated from the inline engine, freed when the demo ends. */
+  pool: Uint8Array[];
+  phases: Phase[];
+  signal: AbortSignal;
+  /** Date.now() when the demo started. */
+  t0: number;
+}
+
+/** The data split between the engines: the first half inline, the second on workers. */
+interface Half {
+  engine: Engine;
+  from: number;
+  to: number;
+}
+
+const ALL = Array.from({ length: MEMBERS }, (_, i) => i);
+const SURVIVORS = ALL.filter((i) => !(FAILED as readonly number[]).includes(i));
+
+/** Throws DemoInterrupted once Ctrl-C (or SIGTERM) has aborted `signal`. */
+function guard(signal: AbortSignal): void {
+  if (signal.aborted) throw new DemoInterrupted();
+}
+
+/** Assembles the array from the members at slots `which`, on `ops`. */
+function openArray(t: Tour, ops: RaidOps, which: readonly number[], readonly: boolean): Promise<RaidArray> {
+  return Promise.all(which.map((i) => FileMember.open(t.paths[i]!))).then((m) => assemble(m, { ops, readonly, ownsMembers: true }).then((a) => a.array));
+}
+
 async function demo(flags: DemoFlags): Promise<void> {
   const size = Math.max(STEP, Math.ceil(flags.size / STEP) * STEP);
   const count = size / STEP;
@@ -96,164 +136,13 @@ async function demo(flags: DemoFlags): Promise<void> {
     if (!flags.keep) rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
-  const guard = () => {
-    if (ac.signal.aborted) throw new DemoInterrupted();
-  };
   const t0 = Date.now();
   const inline = engineFor({ workers: 0 });
   let workers: Engine | null = null;
   const pool: Uint8Array[] = [];
   try {
     workers = engineFor({ workers: flags.workers ?? 'auto', policy: flags.policy ?? 'auto' });
-    say(`asynctx demo: RAID-6 over ${MEMBERS} sparse files in ${dir}`);
-    say(`  ${(size / 2 ** 20).toFixed(0)} MiB of data, chunk ${CHUNK / 1024} KiB, ${STEP / 2 ** 20} MiB full-stripe requests, ${DEPTH} in flight`);
-    say(`  engines: "${inline.label}" for the first half of the data, "${workers.label}" for the second`);
-    // Source blocks in the shared arena, so every engine reads them in place; made before any timing.
-    for (let i = 0; i < POOL; i++) {
-      const b = inline.ops.allocBlock(STEP);
-      fill(b, i + 1);
-      pool.push(b);
-    }
-    const source = createHash('sha256');
-    for (let i = 0; i < count; i++) source.update(pool[i % POOL]!);
-    const sourceSha = source.digest('hex');
-
-    const files = await Promise.all(paths.map((p) => FileMember.create(p, memberBytes(size))));
-    // Sparse files read as zeros, and all-zero data has all-zero P and Q: the array is in sync as created.
-    const made = await create(files, { level: 6, chunkBytes: CHUNK, assumeClean: true, name: 'demo', ops: inline.ops, ownsMembers: true });
-    await made.stop();
-    const half = Math.ceil(count / 2);
-    const halves = [
-      { engine: inline, from: 0, to: half },
-      { engine: workers, from: half, to: count },
-    ];
-    const open = (ops: RaidOps, which: readonly number[], readonly: boolean) =>
-      Promise.all(which.map((i) => FileMember.open(paths[i]!))).then((m) => assemble(m, { ops, readonly, ownsMembers: true }).then((a) => a.array));
-    const all = paths.map((_, i) => i);
-    const survivors = all.filter((i) => !(FAILED as readonly number[]).includes(i));
-    const phases: Phase[] = [];
-
-    // 1. Write: full-stripe writes, half on each engine.
-    const wbar = progress('write', flags);
-    let written = 0;
-    for (const [k, h] of halves.entries()) {
-      const array = await open(h.engine.ops, all, false);
-      try {
-        phases.push(
-          await timed('write', h.engine.label, (h.to - h.from) * STEP, () =>
-            stream(h.to - h.from, DEPTH, async (j) => {
-              guard();
-              const i = h.from + j;
-              await array.write(pool[i % POOL]!, i * STEP);
-              wbar.update((written += STEP), size);
-            }),
-          ),
-        );
-        if (k === halves.length - 1) {
-          // 2. Two members fail (md's --fail): the array runs on, degraded, on P+Q.
-          for (const slot of FAILED) await array.fail(slot);
-        }
-      } finally {
-        await array.stop();
-      }
-    }
-    wbar.end();
-    say(`failed members ${FAILED.join(' and ')} (slots); the array is degraded, with no redundancy left`);
-
-    // 3. Degraded read of everything, verified against the source: every row misses two members.
-    const rbar = progress('degraded read', flags);
-    const lanes = Array.from({ length: DEPTH }, () => inline.ops.allocBlock(STEP));
-    pool.push(...lanes);
-    let bad = -1;
-    let done = 0;
-    for (const h of halves) {
-      const array = await open(h.engine.ops, survivors, true);
-      try {
-        phases.push(
-          await timed('degraded read (2 missing)', h.engine.label, (h.to - h.from) * STEP, () =>
-            stream(h.to - h.from, DEPTH, async (j, lane) => {
-              guard();
-              const i = h.from + j;
-              const buf = lanes[lane]!;
-              await array.read(buf, i * STEP);
-              if (bad < 0 && !same(buf, pool[i % POOL]!)) bad = i;
-              rbar.update((done += STEP), size);
-            }),
-          ),
-        );
-      } finally {
-        await array.stop();
-      }
-    }
-    rbar.end();
-    // Verified byte for byte against the source blocks (a compare costs less main-thread time than hashing the read-back).
-    const verified = bad < 0;
-    say(verified ? `read back ${(size / 2 ** 20).toFixed(0)} MiB degraded: every byte matches (sha256 ${sourceSha.slice(0, 16)}…)` : `read back: request ${bad} DIFFERS from what was written`);
-
-    // 4. Rebuild both members onto blank files (a replaced disk), on the worker engines.
-    for (const slot of FAILED) {
-      await rm(paths[slot]!, { force: true });
-      await (await FileMember.create(paths[slot]!, memberBytes(size))).close();
-    }
-    const array: RaidArray = await open(workers.ops, survivors, false);
-    let mismatches = -1;
-    try {
-      for (const slot of FAILED) await array.add(await FileMember.open(paths[slot]!));
-      const bbar = progress('rebuild', flags);
-      let rebuilt = 0;
-      phases.push(
-        await timed('rebuild 2 members', workers.label, 0, async () => {
-          const r = await rebuild(array, { progress: (d, t) => bbar.update(d, t), signal: ac.signal });
-          rebuilt = r.bytes * FAILED.length;
-          guard();
-        }),
-      );
-      bbar.end();
-      const last = phases[phases.length - 1]!;
-      // md counts rebuild speed per member written; here: bytes written to the two new members.
-      last.bytes = rebuilt;
-      last.mbps = rebuilt / last.seconds / 1e6;
-      // 5. Check: P and Q recomputed from the data everywhere and compared (md's check, mismatch_cnt).
-      const cbar = progress('check', flags);
-      let checked = 0;
-      phases.push(
-        await timed('check', workers.label, 0, async () => {
-          const r = await scrub(array, 'check', { progress: (d, t) => cbar.update(d, t), signal: ac.signal });
-          guard();
-          mismatches = r.mismatches;
-          checked = r.bytes * (MEMBERS - 2);
-        }),
-      );
-      cbar.end();
-      const c = phases[phases.length - 1]!;
-      c.bytes = checked;
-      c.mbps = checked / c.seconds / 1e6;
-    } finally {
-      await array.stop();
-    }
-    const seconds = (Date.now() - t0) / 1000;
-    const ratio = (name: string) => {
-      const [a, b] = phases.filter((p) => p.name === name);
-      return a && b ? { mbps: b.mbps / a.mbps, cpu: a.mainThreadCpu !== null && b.mainThreadCpu !== null ? { inline: a.mainThreadCpu, workers: b.mainThreadCpu } : null } : null;
-    };
-    const summary = {
-      dir,
-      kept: flags.keep !== undefined,
-      members: MEMBERS,
-      level: 6,
-      dataBytes: size,
-      sourceSha256: sourceSha,
-      verified,
-      failed: [...FAILED],
-      mismatches,
-      seconds,
-      phases,
-      workersVsInline: { write: ratio('write'), degradedRead: ratio('degraded read (2 missing)') },
-      pageCache: { memberBytes: MEMBERS * memberBytes(size), freeRam: freemem(), totalRam: totalmem() },
-    };
-    if (flags.json) printJson(summary);
-    else printSummary(summary, phases, paths);
-    if (!verified || mismatches !== 0) process.exitCode = 1;
+    await tour({ flags, size, count, dir, paths, say, inline, workers, pool, phases: [], signal: ac.signal, t0 });
   } finally {
     for (const b of pool) inline.ops.freeBlock(b);
     await workers?.close();
@@ -264,6 +153,184 @@ async function demo(flags: DemoFlags): Promise<void> {
     if (!flags.keep) await rm(dir, { recursive: true, force: true });
     if (ac.signal.aborted) process.exitCode = 130;
   }
+}
+
+/** The tour proper: create, write, fail two, read degraded, rebuild, check, summary. */
+async function tour(t: Tour): Promise<void> {
+  const { size, inline, workers } = t;
+  t.say(`asynctx demo: RAID-6 over ${MEMBERS} sparse files in ${t.dir}`);
+  t.say(`  ${(size / 2 ** 20).toFixed(0)} MiB of data, chunk ${CHUNK / 1024} KiB, ${STEP / 2 ** 20} MiB full-stripe requests, ${DEPTH} in flight`);
+  t.say(`  engines: "${inline.label}" for the first half of the data, "${workers.label}" for the second`);
+  const sourceSha = fillSourcePool(t);
+
+  const files = await Promise.all(t.paths.map((p) => FileMember.create(p, memberBytes(size))));
+  // Sparse files read as zeros, and all-zero data has all-zero P and Q: the array is in sync as created.
+  const made = await create(files, { level: 6, chunkBytes: CHUNK, assumeClean: true, name: 'demo', ops: inline.ops, ownsMembers: true });
+  await made.stop();
+  const half = Math.ceil(t.count / 2);
+  const halves: Half[] = [
+    { engine: inline, from: 0, to: half },
+    { engine: workers, from: half, to: t.count },
+  ];
+
+  await writeAndFail(t, halves);
+  t.say(`failed members ${FAILED.join(' and ')} (slots); the array is degraded, with no redundancy left`);
+  const bad = await readDegraded(t, halves);
+  // Verified byte for byte against the source blocks (a compare costs less main-thread time than hashing the read-back).
+  const verified = bad < 0;
+  t.say(verified ? `read back ${(size / 2 ** 20).toFixed(0)} MiB degraded: every byte matches (sha256 ${sourceSha.slice(0, 16)}…)` : `read back: request ${bad} DIFFERS from what was written`);
+  const mismatches = await rebuildAndCheck(t);
+  const seconds = (Date.now() - t.t0) / 1000;
+  const summary = summarize(t, sourceSha, verified, mismatches, seconds);
+  if (t.flags.json) printJson(summary);
+  else printSummary(summary, t.phases, t.paths);
+  if (!verified || mismatches !== 0) process.exitCode = 1;
+}
+
+/** Allocates the source blocks in the shared arena (every engine reads them in place), before any timing; returns the data's sha256. */
+function fillSourcePool(t: Tour): string {
+  for (let i = 0; i < POOL; i++) {
+    const b = t.inline.ops.allocBlock(STEP);
+    fill(b, i + 1);
+    t.pool.push(b);
+  }
+  const source = createHash('sha256');
+  for (let i = 0; i < t.count; i++) source.update(t.pool[i % POOL]!);
+  return source.digest('hex');
+}
+
+/** 1. Write: full-stripe writes, half on each engine; then 2. two members fail. */
+async function writeAndFail(t: Tour, halves: readonly Half[]): Promise<void> {
+  const wbar = progress('write', t.flags);
+  let written = 0;
+  for (const [k, h] of halves.entries()) {
+    const array = await openArray(t, h.engine.ops, ALL, false);
+    try {
+      t.phases.push(
+        await timed('write', h.engine.label, (h.to - h.from) * STEP, () =>
+          stream(h.to - h.from, DEPTH, async (j) => {
+            guard(t.signal);
+            const i = h.from + j;
+            await array.write(t.pool[i % POOL]!, i * STEP);
+            wbar.update((written += STEP), t.size);
+          }),
+        ),
+      );
+      if (k === halves.length - 1) {
+        // 2. Two members fail (md's --fail): the array runs on, degraded, on P+Q.
+        for (const slot of FAILED) await array.fail(slot);
+      }
+    } finally {
+      await array.stop();
+    }
+  }
+  wbar.end();
+}
+
+/** 3. Degraded read of everything, compared with the source: every row misses two members. Returns the first differing request, or -1. */
+async function readDegraded(t: Tour, halves: readonly Half[]): Promise<number> {
+  const rbar = progress('degraded read', t.flags);
+  const lanes = Array.from({ length: DEPTH }, () => t.inline.ops.allocBlock(STEP));
+  t.pool.push(...lanes);
+  let bad = -1;
+  let done = 0;
+  for (const h of halves) {
+    const array = await openArray(t, h.engine.ops, SURVIVORS, true);
+    try {
+      t.phases.push(
+        await timed('degraded read (2 missing)', h.engine.label, (h.to - h.from) * STEP, () =>
+          stream(h.to - h.from, DEPTH, async (j, lane) => {
+            guard(t.signal);
+            const i = h.from + j;
+            const buf = lanes[lane]!;
+            await array.read(buf, i * STEP);
+            if (bad < 0 && !same(buf, t.pool[i % POOL]!)) bad = i;
+            rbar.update((done += STEP), t.size);
+          }),
+        ),
+      );
+    } finally {
+      await array.stop();
+    }
+  }
+  rbar.end();
+  return bad;
+}
+
+/** 4. Rebuild both members onto blank files (a replaced disk), on the worker engines; 5. check. Returns the mismatches found. */
+async function rebuildAndCheck(t: Tour): Promise<number> {
+  for (const slot of FAILED) {
+    await rm(t.paths[slot]!, { force: true });
+    await (await FileMember.create(t.paths[slot]!, memberBytes(t.size))).close();
+  }
+  const array: RaidArray = await openArray(t, t.workers.ops, SURVIVORS, false);
+  try {
+    for (const slot of FAILED) await array.add(await FileMember.open(t.paths[slot]!));
+    await rebuildPhase(t, array);
+    return await checkPhase(t, array);
+  } finally {
+    await array.stop();
+  }
+}
+
+/** The rebuild, timed; md counts rebuild speed per member written: here, bytes written to the two new members. */
+async function rebuildPhase(t: Tour, array: RaidArray): Promise<void> {
+  const bbar = progress('rebuild', t.flags);
+  let rebuilt = 0;
+  t.phases.push(
+    await timed('rebuild 2 members', t.workers.label, 0, async () => {
+      const r = await rebuild(array, { progress: (d, total) => bbar.update(d, total), signal: t.signal });
+      rebuilt = r.bytes * FAILED.length;
+      guard(t.signal);
+    }),
+  );
+  bbar.end();
+  const last = t.phases[t.phases.length - 1]!;
+  last.bytes = rebuilt;
+  last.mbps = rebuilt / last.seconds / 1e6;
+}
+
+/** 5. Check: P and Q recomputed from the data everywhere and compared (md's check, mismatch_cnt). */
+async function checkPhase(t: Tour, array: RaidArray): Promise<number> {
+  const cbar = progress('check', t.flags);
+  let checked = 0;
+  let mismatches = -1;
+  t.phases.push(
+    await timed('check', t.workers.label, 0, async () => {
+      const r = await scrub(array, 'check', { progress: (d, total) => cbar.update(d, total), signal: t.signal });
+      guard(t.signal);
+      mismatches = r.mismatches;
+      checked = r.bytes * (MEMBERS - 2);
+    }),
+  );
+  cbar.end();
+  const c = t.phases[t.phases.length - 1]!;
+  c.bytes = checked;
+  c.mbps = checked / c.seconds / 1e6;
+  return mismatches;
+}
+
+/** The demo's result, as `--json` prints it. */
+function summarize(t: Tour, sourceSha: string, verified: boolean, mismatches: number, seconds: number) {
+  const ratio = (name: string) => {
+    const [a, b] = t.phases.filter((p) => p.name === name);
+    return a && b ? { mbps: b.mbps / a.mbps, cpu: a.mainThreadCpu !== null && b.mainThreadCpu !== null ? { inline: a.mainThreadCpu, workers: b.mainThreadCpu } : null } : null;
+  };
+  return {
+    dir: t.dir,
+    kept: t.flags.keep !== undefined,
+    members: MEMBERS,
+    level: 6,
+    dataBytes: t.size,
+    sourceSha256: sourceSha,
+    verified,
+    failed: [...FAILED],
+    mismatches,
+    seconds,
+    phases: t.phases,
+    workersVsInline: { write: ratio('write'), degradedRead: ratio('degraded read (2 missing)') },
+    pageCache: { memberBytes: MEMBERS * memberBytes(t.size), freeRam: freemem(), totalRam: totalmem() },
+  };
 }
 
 function printSummary(

@@ -160,11 +160,41 @@ export function passBytes(plan: HeadlinePlan, blockBytes: number, random: boolea
   return Math.floor(plan.dataBytes / scale / (random ? 2 : 1));
 }
 
+/** What every level's passes share: the plan, the engines, the request buffers, and where samples go. */
+interface Bench {
+  plan: HeadlinePlan;
+  inline: Engine;
+  engines: ReadonlyArray<{ policy: PolicyLabel; engine: Engine }>;
+  /** Write sources, 4 per stream, in the shared arena. */
+  src: Uint8Array[];
+  /** Read targets, one per stream, in the shared arena. */
+  dst: Uint8Array[];
+  maxBlock: number;
+  record: (c: CaseName, level: 5 | 6, blockBytes: number, policy: PolicyLabel, label: string, s: Sample) => void;
+}
+
+/** One level's member files and the array geometry the passes need. */
+interface LevelRig {
+  b: Bench;
+  level: 5 | 6;
+  /** Members. */
+  n: number;
+  dataDisks: number;
+  /** Bytes of the member files before the data (mdadm's data offset). */
+  base: number;
+  /** Array bytes the streaming passes use: whole maxBlock requests. */
+  size: number;
+  paths: string[];
+  files: FileMember[];
+}
+
+type SampleMap = Map<string, { row: Pick<HeadlineRow, 'case' | 'level' | 'blockBytes' | 'policy' | 'engines'>; s: Sample[] }>;
+
 export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
   const t0 = Date.now();
   const inline = engineFor({ workers: 0 });
   const engines: Array<{ policy: PolicyLabel; engine: Engine }> = [{ policy: 'inline', engine: inline }];
-  const samples = new Map<string, { row: Pick<HeadlineRow, 'case' | 'level' | 'blockBytes' | 'policy' | 'engines'>; s: Sample[] }>();
+  const samples: SampleMap = new Map();
   const record = (c: CaseName, level: 5 | 6, blockBytes: number, policy: PolicyLabel, label: string, s: Sample) => {
     const key = `${c}/${level}/${blockBytes}/${policy}`;
     if (!samples.has(key)) samples.set(key, { row: { case: c, level, blockBytes, policy, engines: label }, s: [] });
@@ -188,103 +218,136 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
       blocks.push(b);
       return b;
     });
-    for (const { level, members: n } of plan.levels) {
-      const parity = level === 6 ? 2 : 1;
-      const dataDisks = n - parity;
-      const component = Math.ceil(plan.dataBytes / dataDisks / plan.chunk) * plan.chunk;
-      const memberBytes = component + defaultDataOffset((component / SECTOR) * 2, plan.chunk / SECTOR) * SECTOR + plan.chunk;
-      memberTotal = Math.max(memberTotal, n * memberBytes);
-      const dir = await mkdtemp(join(plan.dir ?? tmpdir(), `asynctx-headline-raid${level}-`));
-      const paths = Array.from({ length: n }, (_, i) => join(dir, `m${i}.img`));
-      const files = await Promise.all(paths.map((p) => FileMember.create(p, memberBytes)));
-      try {
-        // Sparse files read as zeros, whose parity is zeros: in sync as created.
-        const made = await create(files, { level, chunkBytes: plan.chunk, assumeClean: true, name: `headline${level}` });
-        const size = Math.floor(made.size / maxBlock) * maxBlock;
-        await made.stop();
-        const open = (ops: RaidOps, missing: readonly number[], readonly: boolean): Promise<RaidArray> =>
-          Promise.all(paths.filter((_, i) => !missing.includes(i)).map((p) => FileMember.open(p))).then((m) =>
-            assemble(m, { ops, readonly, ownsMembers: true, memberIo: plan.memberIo ?? 'chain' }).then((a) => a.array),
-          );
-        const syncAll = () => Promise.all(files.map((f) => f.sync())).then(() => undefined);
-        const before = async () => {
-          if (!plan.cold) return;
-          if (!(await dropCache(files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
-        };
-        /** One sample: assemble, time `pass` moving `bytes`, stop (the stop's drain is not timed; --cold syncs inside). */
-        const sample = async (ops: RaidOps, missing: readonly number[], readonly: boolean, bytes: number, pass: (a: RaidArray) => Promise<void>, cold: boolean) => {
-          if (cold) await before();
-          const a = await open(ops, missing, readonly);
-          try {
-            return await measure(bytes, () => pass(a));
-          } finally {
-            await a.stop();
-          }
-        };
-        // Untimed: every member block written once, so timed writes overwrite (no file-system allocation in them).
-        const warm = await open(inline.ops, [], false);
-        await streamsPass(plan.streams, Math.ceil(size / maxBlock / plan.streams), async (s, i) => {
-          const pos = (i * plan.streams + s) * maxBlock;
-          if (pos < size) await warm.write(src[s]!.subarray(0, maxBlock), pos);
-        }).finally(() => warm.stop());
-        await syncAll();
-        for (let r = 0; r < plan.runs; r++) {
-          for (const bs of plan.blockSizes) {
-            const seqBytes = passBytes(plan, bs, false);
-            const per = Math.max(1, Math.floor(seqBytes / bs / plan.streams));
-            const region = Math.floor(size / plan.streams / bs) * bs;
-            const moved = per * plan.streams * bs;
-            const at = (s: number, i: number) => s * region + ((i * bs) % region);
-            const seqRead = (a: RaidArray) => streamsPass(plan.streams, per, (s, i) => a.read(dst[s]!.subarray(0, bs), at(s, i)));
-            const rnd = Math.max(1, Math.floor(passBytes(plan, bs, true) / bs / plan.streams));
-            const slots = size / bs;
-            const base = defaultDataOffset((component / SECTOR) * 2, plan.chunk / SECTOR) * SECTOR;
-            // The I/O path alone, same files, sizes and concurrency (filed under the inline policy: no engine runs).
-            record('raw-write', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(files, base, true, moved, bs, plan.streams, dataDisks, src)));
-            record('raw-read', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(files, base, false, moved, bs, plan.streams, dataDisks, dst)));
-            for (const { policy, engine } of engines) {
-              const ops = engine.ops;
-              record('seq-write', level, bs, policy, engine.label, await sample(ops, [], false, moved, async (a) => {
-                await streamsPass(plan.streams, per, (s, i) => a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), at(s, i)));
-                if (plan.cold) await a.drain().then(syncAll);
-              }, false));
-              record('seq-read', level, bs, policy, engine.label, await sample(ops, [], true, moved, seqRead, true));
-              record('degraded-read-1', level, bs, policy, engine.label, await sample(ops, [1], true, moved, seqRead, true));
-              if (level === 6) record('degraded-read-2', level, bs, policy, engine.label, await sample(ops, [1, n - 2], true, moved, seqRead, true));
-              record('random-rw', level, bs, policy, engine.label, await sample(ops, [], false, rnd * plan.streams * bs, async (a) => {
-                const rand = Array.from({ length: plan.streams }, (_, s) => prng(1000 * r + s + 1));
-                await streamsPass(plan.streams, rnd, (s, i) => {
-                  const pos = Math.floor(rand[s]!() * slots) * bs;
-                  // Half reads, half writes (tiobench runs them apart; mixed, each sees the other's stripe-cache traffic).
-                  return rand[s]!() < 0.5 ? a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), pos) : a.read(dst[s]!.subarray(0, bs), pos);
-                });
-                if (plan.cold) await a.drain().then(syncAll);
-              }, true));
-            }
-          }
-          // Whole-array passes (request size does not apply: md walks stripe heads; blockBytes is the stripe unit).
-          for (const { policy, engine } of engines) {
-            const probe = await open(engine.ops, [], true);
-            const covered = probe.componentSectors * SECTOR * dataDisks;
-            const unit = probe.unit;
-            await probe.stop();
-            record('resync', level, unit, policy, engine.label, await sample(engine.ops, [], false, covered, async (a) => void (await resync(a)), true));
-            record('check', level, unit, policy, engine.label, await sample(engine.ops, [], true, covered, async (a) => {
-              const res = await scrub(a, 'check');
-              if (res.mismatches !== 0) throw new Error(`check found ${res.mismatches} mismatched sectors on raid${level}: the benchmark's array is inconsistent`);
-            }, true));
-          }
-        }
-      } finally {
-        await Promise.all(files.map((f) => f.close().catch(() => undefined)));
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    const bench: Bench = { plan, inline, engines, src, dst, maxBlock, record };
+    for (const { level, members: n } of plan.levels) memberTotal = Math.max(memberTotal, await runLevel(bench, level, n));
   } finally {
     for (const b of blocks) inline.ops.freeBlock(b);
     for (const e of engines) await e.engine.close();
   }
-  const rows: HeadlineRow[] = [...samples.values()].map(({ row, s }) => ({
+  const rows = rowsOf(samples);
+  return { rows, pageCache: pageCacheNote(plan, memberTotal), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Every pass of one level on its own member files (removed after); returns the member files' total bytes. */
+async function runLevel(b: Bench, level: 5 | 6, n: number): Promise<number> {
+  const { plan } = b;
+  const parity = level === 6 ? 2 : 1;
+  const dataDisks = n - parity;
+  const component = Math.ceil(plan.dataBytes / dataDisks / plan.chunk) * plan.chunk;
+  const base = defaultDataOffset((component / SECTOR) * 2, plan.chunk / SECTOR) * SECTOR;
+  const memberBytes = component + base + plan.chunk;
+  const dir = await mkdtemp(join(plan.dir ?? tmpdir(), `asynctx-headline-raid${level}-`));
+  const paths = Array.from({ length: n }, (_, i) => join(dir, `m${i}.img`));
+  const files = await Promise.all(paths.map((p) => FileMember.create(p, memberBytes)));
+  try {
+    // Sparse files read as zeros, whose parity is zeros: in sync as created.
+    const made = await create(files, { level, chunkBytes: plan.chunk, assumeClean: true, name: `headline${level}` });
+    const size = Math.floor(made.size / b.maxBlock) * b.maxBlock;
+    await made.stop();
+    const rig: LevelRig = { b, level, n, dataDisks, base, size, paths, files };
+    await warmUp(rig);
+    for (let r = 0; r < plan.runs; r++) {
+      for (const bs of plan.blockSizes) await blockSizePasses(rig, r, bs);
+      await wholeArrayPasses(rig);
+    }
+  } finally {
+    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
+    await rm(dir, { recursive: true, force: true });
+  }
+  return n * memberBytes;
+}
+
+/** Assembles the level's array from its members but those at slots `missing`. */
+function openArray(rig: LevelRig, ops: RaidOps, missing: readonly number[], readonly: boolean): Promise<RaidArray> {
+  return Promise.all(rig.paths.filter((_, i) => !missing.includes(i)).map((p) => FileMember.open(p))).then((m) =>
+    assemble(m, { ops, readonly, ownsMembers: true, memberIo: rig.b.plan.memberIo ?? 'chain' }).then((a) => a.array),
+  );
+}
+
+function syncAll(rig: LevelRig): Promise<void> {
+  return Promise.all(rig.files.map((f) => f.sync())).then(() => undefined);
+}
+
+/** One sample: assemble, time `pass` moving `bytes`, stop (the stop's drain is not timed; --cold syncs inside). */
+async function sample(rig: LevelRig, ops: RaidOps, missing: readonly number[], readonly: boolean, bytes: number, pass: (a: RaidArray) => Promise<void>, cold: boolean): Promise<Sample> {
+  if (cold && rig.b.plan.cold) {
+    if (!(await dropCache(rig.files))) throw new Error('--cold: cannot drop the member files from the page cache here (needs Linux and GNU dd)');
+  }
+  const a = await openArray(rig, ops, missing, readonly);
+  try {
+    return await measure(bytes, () => pass(a));
+  } finally {
+    await a.stop();
+  }
+}
+
+/** Untimed: every member block written once, so timed writes overwrite (no file-system allocation in them). */
+async function warmUp(rig: LevelRig): Promise<void> {
+  const { plan, maxBlock, src } = rig.b;
+  const warm = await openArray(rig, rig.b.inline.ops, [], false);
+  await streamsPass(plan.streams, Math.ceil(rig.size / maxBlock / plan.streams), async (s, i) => {
+    const pos = (i * plan.streams + s) * maxBlock;
+    if (pos < rig.size) await warm.write(src[s]!.subarray(0, maxBlock), pos);
+  }).finally(() => warm.stop());
+  await syncAll(rig);
+}
+
+/** Run `r`'s streaming passes at request size `bs`: the raw I/O path, then every case on each engine. */
+async function blockSizePasses(rig: LevelRig, r: number, bs: number): Promise<void> {
+  const { plan, src, dst, record } = rig.b;
+  const { level, n, size } = rig;
+  const seqBytes = passBytes(plan, bs, false);
+  const per = Math.max(1, Math.floor(seqBytes / bs / plan.streams));
+  const region = Math.floor(size / plan.streams / bs) * bs;
+  const moved = per * plan.streams * bs;
+  const at = (s: number, i: number) => s * region + ((i * bs) % region);
+  const seqRead = (a: RaidArray) => streamsPass(plan.streams, per, (s, i) => a.read(dst[s]!.subarray(0, bs), at(s, i)));
+  const rnd = Math.max(1, Math.floor(passBytes(plan, bs, true) / bs / plan.streams));
+  const slots = size / bs;
+  // The I/O path alone, same files, sizes and concurrency (filed under the inline policy: no engine runs).
+  record('raw-write', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(rig.files, rig.base, true, moved, bs, plan.streams, rig.dataDisks, src)));
+  record('raw-read', level, bs, 'inline', 'raw positional I/O', await measure(moved, rawPass(rig.files, rig.base, false, moved, bs, plan.streams, rig.dataDisks, dst)));
+  for (const { policy, engine } of rig.b.engines) {
+    const ops = engine.ops;
+    record('seq-write', level, bs, policy, engine.label, await sample(rig, ops, [], false, moved, async (a) => {
+      await streamsPass(plan.streams, per, (s, i) => a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), at(s, i)));
+      if (plan.cold) await a.drain().then(() => syncAll(rig));
+    }, false));
+    record('seq-read', level, bs, policy, engine.label, await sample(rig, ops, [], true, moved, seqRead, true));
+    record('degraded-read-1', level, bs, policy, engine.label, await sample(rig, ops, [1], true, moved, seqRead, true));
+    if (level === 6) record('degraded-read-2', level, bs, policy, engine.label, await sample(rig, ops, [1, n - 2], true, moved, seqRead, true));
+    record('random-rw', level, bs, policy, engine.label, await sample(rig, ops, [], false, rnd * plan.streams * bs, async (a) => {
+      const rand = Array.from({ length: plan.streams }, (_, s) => prng(1000 * r + s + 1));
+      await streamsPass(plan.streams, rnd, (s, i) => {
+        const pos = Math.floor(rand[s]!() * slots) * bs;
+        // Half reads, half writes (tiobench runs them apart; mixed, each sees the other's stripe-cache traffic).
+        return rand[s]!() < 0.5 ? a.write(src[s * 4 + (i & 3)]!.subarray(0, bs), pos) : a.read(dst[s]!.subarray(0, bs), pos);
+      });
+      if (plan.cold) await a.drain().then(() => syncAll(rig));
+    }, true));
+  }
+}
+
+/** Whole-array passes (request size does not apply: md walks stripe heads; blockBytes is the stripe unit). */
+async function wholeArrayPasses(rig: LevelRig): Promise<void> {
+  const { record } = rig.b;
+  const { level } = rig;
+  for (const { policy, engine } of rig.b.engines) {
+    const probe = await openArray(rig, engine.ops, [], true);
+    const covered = probe.componentSectors * SECTOR * rig.dataDisks;
+    const unit = probe.unit;
+    await probe.stop();
+    record('resync', level, unit, policy, engine.label, await sample(rig, engine.ops, [], false, covered, async (a) => void (await resync(a)), true));
+    record('check', level, unit, policy, engine.label, await sample(rig, engine.ops, [], true, covered, async (a) => {
+      const res = await scrub(a, 'check');
+      if (res.mismatches !== 0) throw new Error(`check found ${res.mismatches} mismatched sectors on raid${level}: the benchmark's array is inconsistent`);
+    }, true));
+  }
+}
+
+/** One row per case, level, request size and policy: medians of its runs. */
+function rowsOf(samples: SampleMap): HeadlineRow[] {
+  return [...samples.values()].map(({ row, s }) => ({
     ...row,
     mbps: median(s.map((x) => x.mbps)),
     mbpsMin: Math.min(...s.map((x) => x.mbps)),
@@ -298,6 +361,10 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
     mainMsPerMB: s.some((x) => x.mainMsPerMB === null) ? null : median(s.map((x) => x.mainMsPerMB!)),
     runs: s.length,
   }));
+}
+
+/** Whether the page cache could hide the I/O of `memberTotal` bytes of member files, and the note saying so. */
+function pageCacheNote(plan: HeadlinePlan, memberTotal: number): HeadlineResult['pageCache'] {
   const freeRam = freemem();
   const canHide = !plan.cold && memberTotal < freeRam / 2;
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
@@ -306,5 +373,5 @@ export async function runHeadline(plan: HeadlinePlan): Promise<HeadlineResult> {
     : canHide
       ? `page cache CAN hide I/O: ${gib(memberTotal)} of member files vs ${gib(freeRam)} free RAM (of ${gib(totalmem())}); reads and writes are memory copies, so these are CPU-path figures (--cold for disk reads)`
       : `page cache cannot hold the ${gib(memberTotal)} of member files (${gib(freeRam)} free RAM): I/O reaches the disk`;
-  return { rows, pageCache: { canHide, memberBytes: memberTotal, freeRam, totalRam: totalmem(), cold: plan.cold, text }, seconds: (Date.now() - t0) / 1000 };
+  return { canHide, memberBytes: memberTotal, freeRam, totalRam: totalmem(), cold: plan.cold, text };
 }

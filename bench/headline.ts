@@ -40,7 +40,7 @@ function options(cmd: Command): Command {
     .option('--json', 'one JSON object per row: {case, level, blockBytes, policy, mbps, mainThreadCpu, ...}')
     .option('--report <dir>', 'write README.md with the table and SVG charts (MB/s and CPU per case) into DIR')
     .option('--dir <path>', 'where the member files go (default: the OS temp dir)')
-    .addOption(new Option('--member-io <how>', 'how stripes reach members: chain (member I/O as steps of the stripe\'s chain, on the engines) or queue (main-thread queues that merge requests)').choices(['chain', 'queue']).default('chain'))
+    .addOption(new Option('--member-io <how>', 'how stripes reach members: chain (member I/O as steps of the stripe\'s chain, on the engines) or queue (main-thread queues that merge requests)').choices(['chain', 'queue']).default('queue'))
     .addHelpText(
       'after',
       '\nExamples:\n  npm run bench -- headline --quick\n  asynctx bench headline --report docs/performance\n  asynctx bench headline --cold --size 2G    sized past the page cache\n' +

@@ -260,7 +260,7 @@ async function runLevel(b: Bench, level: 5 | 6, n: number): Promise<number> {
 /** Assembles the level's array from its members but those at slots `missing`. */
 function openArray(rig: LevelRig, ops: RaidOps, missing: readonly number[], readonly: boolean): Promise<RaidArray> {
   return Promise.all(rig.paths.filter((_, i) => !missing.includes(i)).map((p) => FileMember.open(p))).then((m) =>
-    assemble(m, { ops, readonly, ownsMembers: true, memberIo: rig.b.plan.memberIo ?? 'chain' }).then((a) => a.array),
+    assemble(m, { ops, readonly, ownsMembers: true, memberIo: rig.b.plan.memberIo ?? 'queue' }).then((a) => a.array),
   );
 }
 

@@ -26,11 +26,11 @@ describe('RAID stripes with their member I/O in the chain', () => {
   /** A RAID-6 of 6 file members written through `options`' client; returns what reads back and the client's counters. */
   async function roundTrip(name: string, options: ClientOptions, mutate?: (paths: string[]) => Promise<Member[]>) {
     const paths = Array.from({ length: 6 }, (_, i) => join(dir, `${name}-${i}.img`));
-    const made = await create(await Promise.all(paths.map((p) => FileMember.create(p, MEMBER))), { level: 6, chunkBytes: CHUNK, assumeClean: true, ownsMembers: true });
+    const made = await create(await Promise.all(paths.map((p) => FileMember.create(p, MEMBER))), { level: 6, chunkBytes: CHUNK, assumeClean: true, ownsMembers: true, memberIo: 'chain' });
     await made.stop();
     const client = createClient(options);
     const members = mutate ? await mutate(paths) : await Promise.all(paths.map((p) => FileMember.open(p)));
-    const { array } = await assemble(members, { ops: client, ownsMembers: true, cleanDelayMs: 0 });
+    const { array } = await assemble(members, { ops: client, ownsMembers: true, cleanDelayMs: 0, memberIo: 'chain' });
     try {
       const data = bytes(3 * 4 * CHUNK + 12345, 7);
       // A full-stripe run, a partial stripe (read-modify-write or reconstruct-write) and a tail.

@@ -83,7 +83,7 @@ describe('member I/O merging', () => {
             async (rounds, failAfter) => {
               const sub = join(dir, `r${run++}`);
               const files = await Promise.all(Array.from({ length: n }, (_, i) => FileMember.create(`${sub}-${i}`, (1 << 20) + 4 * chunk)));
-              const array = await create(files, { level, chunkBytes: chunk, assumeClean: true, cleanDelayMs: 0, ops: client, unit: 8192, cacheStripes: 16, mergeBytes: 64 * 1024 });
+              const array = await create(files, { level, chunkBytes: chunk, assumeClean: true, cleanDelayMs: 0, ops: client, unit: 8192, cacheStripes: 16, mergeBytes: 64 * 1024, memberIo: run % 2 === 0 ? 'queue' : 'chain' });
               try {
                 // Members are zero-filled and --assume-clean: the model starts as zeros.
                 const model = new Uint8Array(array.size);

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { InvalidArgumentError } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -64,6 +64,8 @@ function stopServe(s: Server): Promise<void> {
 
 /** `nbdkit file PATH` on a unix socket; resolves once it accepts connections. */
 async function startNbdkit(path: string, sock: string): Promise<ChildProcess> {
+  // The previous run's socket is left behind by nbdkit, which refuses to start over one.
+  rmSync(sock, { force: true });
   const child = spawn('nbdkit', ['-U', sock, '-f', '--exit-with-parent', 'file', path], { stdio: 'ignore' });
   for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(`bench nbd: nbdkit exited ${child.exitCode}`);

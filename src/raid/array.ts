@@ -267,7 +267,29 @@ export class RaidArray {
     this.checkRange(offset, length);
     this.checkUsable();
     const view = buf.subarray(bufOffset, bufOffset + length);
+    if (length > 0 && (await this.readAligned(view, offset))) return;
     await runJobs(this.cache, stripeJobs(this.layout, this.unit, view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
+  }
+
+  /**
+   * md's chunk_aligned_read: a read inside one chunk whose member holds current bytes there goes
+   * straight to that member, past the stripe cache (no head to wait for, no copy). False when
+   * it cannot (the read crosses a chunk, the member is missing or not rebuilt that far) or the
+   * member failed under it: the stripe path then serves it, rebuilding from parity.
+   */
+  private async readAligned(view: Uint8Array, offset: number): Promise<boolean> {
+    const cb = this.layout.chunkBytes;
+    if (Math.floor(offset / cb) !== Math.floor((offset + view.length - 1) / cb)) return false;
+    const { disk, memberSector } = this.layout.mapSector(Math.floor(offset / SECTOR));
+    const memberByte = memberSector * SECTOR + (offset % SECTOR);
+    if (this.table.readableSectors(disk) * SECTOR < memberByte + view.length) return false;
+    try {
+      await this.memberIO(disk, false, view, memberByte);
+      return true;
+    } catch (err) {
+      if (err instanceof MemberIOError) return false;
+      throw err;
+    }
   }
 
   /**

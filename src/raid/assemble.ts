@@ -83,7 +83,32 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   const sbs: Superblock[] = [];
   for (const m of members) sbs.push(await readSuperblock(m));
   const warnings: string[] = [];
+  checkSameArray(members, sbs);
+  checkFeatures(sbs, opts, warnings);
+  checkPpl(members, sbs);
+  const freshest = sbs.reduce((a, b) => (b.events > a.events ? b : a));
+  const master: Superblock = { ...freshest, devRoles: [...freshest.devRoles] };
+  const table = new MemberTable(master, sbs[0]!.raidDisks);
+  placeMembers(table, members, sbs, freshest, warnings);
+  checkStartable(table, freshest, opts, warnings);
+  const array = new RaidArray(table, opts);
+  if (array.ppl) {
+    await startPpl(array, warnings);
+    if (array.needsResync) warnings.push('array was not cleanly stopped and the PPL did not cover it: parity must be resynced before it is trusted');
+  }
+  // Read (and checked) before anything is written: the array's first write keeps it.
+  if (master.featureMap & Feature.BitmapOffset) {
+    await array.keepBitmap(loadWriteIntent).catch((err: unknown) => {
+      array.cache.dispose();
+      throw err;
+    });
+  }
+  for (const w of warnings) array.log(w);
+  return { array, warnings };
+}
 
+/** Every member is of one array: one uuid, one geometry and creation time. */
+function checkSameArray(members: readonly Member[], sbs: readonly Superblock[]): void {
   const uuids = new Map<string, string[]>();
   sbs.forEach((sb, i) => {
     const u = formatUuid(sb.setUuid);
@@ -98,7 +123,10 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     const same = sb.ctime === first.ctime && sb.level === first.level && sb.layout === first.layout && sb.size === first.size && sb.chunkSize === first.chunkSize && sb.raidDisks === first.raidDisks;
     if (!same) throw new AssemblyError(`${members[i]!.name} has the array's uuid but a different geometry or creation time`);
   });
+}
 
+/** Features and level asynctx implements; features it only reads are let through read-only, with a warning. */
+function checkFeatures(sbs: readonly Superblock[], opts: AssembleOptions, warnings: string[]): void {
   const features = sbs.reduce((f, sb) => f | sb.featureMap, 0);
   const unsupported = features & ~SUPPORTED;
   if (unsupported) {
@@ -111,14 +139,15 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     }
     warnings.push(`ignoring ${names.join(', ')} (read-only)`);
   }
-  if (first.level !== 4 && first.level !== 5 && first.level !== 6) {
-    throw new UnsupportedFeatureError(`RAID level ${first.level} is not supported (4, 5 and 6 are); nothing was written`, [`level ${first.level}`]);
+  const level = sbs[0]!.level;
+  if (level !== 4 && level !== 5 && level !== 6) {
+    throw new UnsupportedFeatureError(`RAID level ${level} is not supported (4, 5 and 6 are); nothing was written`, [`level ${level}`]);
   }
-  checkPpl(members, sbs);
+}
 
-  const freshest = sbs.reduce((a, b) => (b.events > a.events ? b : a));
-  const master: Superblock = { ...freshest, devRoles: [...freshest.devRoles] };
-  const table = new MemberTable(master, first.raidDisks);
+/** Puts each member in its slot (or among the spares) by the freshest superblock's roles; stale and faulty ones are left out. */
+function placeMembers(table: MemberTable, members: readonly Member[], sbs: readonly Superblock[], freshest: Superblock, warnings: string[]): void {
+  const first = sbs[0]!;
   const seenDev = new Map<number, string>();
   sbs.forEach((sb, i) => {
     const member = members[i]!;
@@ -151,18 +180,25 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     if (sb.featureMap & Feature.RecoveryOffset) {
       slot.state = 'recovering';
       slot.recoveryOffset = Math.min(sb.recoveryOffset, first.size);
-      slot.bitmapSync = (sb.featureMap & Feature.RecoveryBitmap) !== 0 && (master.featureMap & Feature.BitmapOffset) !== 0;
+      slot.bitmapSync = (sb.featureMap & Feature.RecoveryBitmap) !== 0 && (table.master.featureMap & Feature.BitmapOffset) !== 0;
     } else {
       slot.state = 'in_sync';
     }
   });
+}
 
-  const maxDeg = parityDisks(first.level);
+/**
+ * Whether the array may start as md would: not more members out than parity covers, and not
+ * dirty and degraded at once unless forced (or a PPL mends it).
+ */
+function checkStartable(table: MemberTable, freshest: Superblock, opts: AssembleOptions, warnings: string[]): void {
+  const level = table.master.level;
+  const maxDeg = parityDisks(level);
   const missing = table.slots.map((s, i) => (s.state === 'missing' ? i : -1)).filter((i) => i >= 0);
   const degraded = table.degradedCount();
   if (degraded > maxDeg) {
     throw new AssemblyError(
-      `too many members missing or not in sync for RAID-${first.level} (${degraded} of ${first.raidDisks}; at most ${maxDeg})` +
+      `too many members missing or not in sync for RAID-${level} (${degraded} of ${table.slots.length}; at most ${maxDeg})` +
         (missing.length ? `: slots ${listSome(missing)} missing` : ''),
     );
   }
@@ -176,20 +212,6 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
     );
   }
   if (dirty && !logged) warnings.push('array was not cleanly stopped: parity must be resynced before it is trusted');
-  const array = new RaidArray(table, opts);
-  if (array.ppl) {
-    await startPpl(array, warnings);
-    if (array.needsResync) warnings.push('array was not cleanly stopped and the PPL did not cover it: parity must be resynced before it is trusted');
-  }
-  // Read (and checked) before anything is written: the array's first write keeps it.
-  if (master.featureMap & Feature.BitmapOffset) {
-    await array.keepBitmap(loadWriteIntent).catch((err: unknown) => {
-      array.cache.dispose();
-      throw err;
-    });
-  }
-  for (const w of warnings) array.log(w);
-  return { array, warnings };
 }
 
 /**

@@ -201,48 +201,9 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   // mdadm's write_init_super1: the bad-block log follows what lies 4 KiB past the superblock — the PPL
   // area, the bitmap as written (calc_bitmap_size, whole 4 KiB), or the space kept for a bitmap.
   const bmSpace = ppl ? PPL_AREA_SECTORS : bitmap ? bitmapSectors(size, bitmap.chunkBytes) : chooseBitmapSpace(size);
-  const now = Math.floor(Date.now() / 1000);
-  const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
-  const degraded = missing > 0;
-  const master: Superblock = {
-    minorVersion: minor,
-    // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.
-    featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : bitmap ? Feature.BitmapOffset : 0,
-    setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
-    setName: name.slice(0, 31),
-    ctime: now,
-    ctimeUsec: 0,
-    level: opts.level,
-    layout,
-    size,
-    chunkSize: chunkSectors,
-    raidDisks,
-    bitmapOffset: ppl ? pplUnion(8, PPL_AREA_SECTORS) : (bitmap?.offset ?? 0),
-    newLevel: 0,
-    reshapePosition: 0,
-    deltaDisks: 0,
-    newLayout: 0,
-    newChunk: 0,
-    newOffset: 0,
-    dataOffset,
-    dataSize: 0,
-    superOffset: superOffsetFor(minor, sizes[0]!),
-    recoveryOffset: 0,
-    devNumber: 0,
-    cntCorrectedRead: 0,
-    deviceUuid: new Uint8Array(16),
-    devflags: 0,
-    bblogShift: 0,
-    bblogSize: 0,
-    bblogOffset: 0,
-    utime: now,
-    utimeUsec: 0,
-    events: 0,
-    resyncOffset: opts.assumeClean || degraded ? MAX_SECTOR : 0,
-    maxDev,
-    devRoles: new Array<number>(maxDev).fill(ROLE_SPARE),
-    sbCsum: 0,
-  };
+  const master = newMaster({
+    minor, ppl, bitmap, opts, layout, size, chunkSectors, raidDisks, dataOffset, maxDev, memberSectors: sizes[0]!, degraded: missing > 0,
+  });
   const table = new MemberTable(master, raidDisks);
   members.forEach((m, slot) => {
     if (!m) return;
@@ -291,4 +252,67 @@ async function clearOtherSuperblocks(m: Member, minor: 0 | 1 | 2): Promise<void>
     await m.read(probe, at);
     if (new DataView(probe.buffer).getUint32(0, true) === 0xa92b4efc) await m.write(zero, at);
   }
+}
+
+/** What newMaster needs to know of the array being made. */
+interface MasterShape {
+  readonly minor: 0 | 1 | 2;
+  readonly ppl: boolean;
+  readonly bitmap: { readonly offset: number; readonly chunkBytes: number } | null;
+  readonly opts: CreateOptions;
+  readonly layout: number;
+  readonly size: number;
+  readonly chunkSectors: number;
+  readonly raidDisks: number;
+  readonly dataOffset: number;
+  readonly maxDev: number;
+  /** Sectors of the first member (where a 1.0 superblock sits). */
+  readonly memberSectors: number;
+  readonly degraded: boolean;
+}
+
+/** The array's superblock as mdadm writes it at create (the per-member fields come after). */
+function newMaster(shape: MasterShape): Superblock {
+  const { minor, ppl, bitmap, opts, layout, size, chunkSectors, raidDisks, dataOffset, maxDev, degraded } = shape;
+  const now = Math.floor(Date.now() / 1000);
+  const name = opts.name && opts.name.includes(':') ? opts.name : `${hostname().split('.')[0]}:${opts.name ?? '0'}`;
+  return {
+    minorVersion: minor,
+    // The kernel records MULTIPLE_PPLS for an area this large (super_1_sync), as the running array does.
+    featureMap: ppl ? (isMultiplePpl(PPL_AREA_SECTORS) ? Feature.MultiplePpls : Feature.Ppl) : bitmap ? Feature.BitmapOffset : 0,
+    setUuid: opts.uuid ?? new Uint8Array(randomBytes(16)),
+    setName: name.slice(0, 31),
+    ctime: now,
+    ctimeUsec: 0,
+    level: opts.level,
+    layout,
+    size,
+    chunkSize: chunkSectors,
+    raidDisks,
+    bitmapOffset: ppl ? pplUnion(8, PPL_AREA_SECTORS) : (bitmap?.offset ?? 0),
+    newLevel: 0,
+    reshapePosition: 0,
+    deltaDisks: 0,
+    newLayout: 0,
+    newChunk: 0,
+    newOffset: 0,
+    dataOffset,
+    dataSize: 0,
+    superOffset: superOffsetFor(minor, shape.memberSectors),
+    recoveryOffset: 0,
+    devNumber: 0,
+    cntCorrectedRead: 0,
+    deviceUuid: new Uint8Array(16),
+    devflags: 0,
+    bblogShift: 0,
+    bblogSize: 0,
+    bblogOffset: 0,
+    utime: now,
+    utimeUsec: 0,
+    events: 0,
+    resyncOffset: opts.assumeClean || degraded ? MAX_SECTOR : 0,
+    maxDev,
+    devRoles: new Array<number>(maxDev).fill(ROLE_SPARE),
+    sbCsum: 0,
+  };
 }

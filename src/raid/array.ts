@@ -56,29 +56,33 @@ export interface RaidArrayOptions {
 
 export class RaidArray {
   readonly layout: Layout;
+  /** @internal */
   readonly table: MemberTable;
+  /** @internal */
   readonly ops: RaidOps;
+  /** @internal */
   readonly cache: StripeCache;
   readonly unit: number;
   readonly readonly: boolean;
   /** Member I/O errors seen (each also marked its member faulty). */
   readonly errors: MemberIOError[] = [];
   private warnedWriteHole = false;
-  /** Writes acknowledged since assembly. */
+  /** @internal Writes acknowledged since assembly. */
   writesDone = 0;
-  /** Set while parity is not known good (assembled dirty, or created without --assume-clean). */
+  /** @internal Set while parity is not known good (assembled dirty, or created without --assume-clean). */
   needsResync: boolean;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private dirtying: Promise<void> | null = null;
   private cleanTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** The internal write-intent bitmap being kept (null: none, or read-only). */
+  /** @internal The internal write-intent bitmap being kept (null: none, or read-only). */
   intent: WriteIntent | null = null;
   /** Per member device: its request queue (merging). */
   private readonly queues = new Map<Member, MemberQueue>();
+  /** @internal */
   readonly env: StripeEnv;
-  /** The partial parity log (RAID-5 with consistency policy ppl), when writes are logged (set by setConsistencyPolicy). */
+  /** @internal The partial parity log (RAID-5 with consistency policy ppl), when writes are logged (set by setConsistencyPolicy). */
   ppl: Ppl | null;
 
   constructor(
@@ -158,6 +162,7 @@ export class RaidArray {
     return this.table.master.resyncOffset !== MAX_SECTOR;
   }
 
+  /** @internal */
   log(message: string): void {
     this.opts.log?.(message);
   }
@@ -201,7 +206,7 @@ export class RaidArray {
     return out;
   }
 
-  /** Marks slot `d` faulty (md_error): the array goes on degraded and the superblocks record it. */
+  /** @internal Marks slot `d` faulty (md_error): the array goes on degraded and the superblocks record it. */
   markFaulty(d: number, reason: MemberIOError): void {
     const slot = this.table.slots[d]!;
     if (slot.state === 'faulty' || slot.state === 'missing') return;
@@ -217,7 +222,7 @@ export class RaidArray {
     if (slot >= 0) this.markFaulty(slot, new MemberIOError(`${what} write failed on ${dev.member.name}: ${(err as Error).message}`, slot, { cause: err }));
   }
 
-  /** Rewrites every live superblock (events + 1) after `change`; no-op when read-only. */
+  /** @internal Rewrites every live superblock (events + 1) after `change`; no-op when read-only. */
   updateSuperblocks(change: (m: Superblock) => void = () => undefined): Promise<void> {
     if (this.readonly) return Promise.resolve();
     return this.table.update(change, (dev, err) => this.metadataWriteFailed(dev, 'superblock', err));
@@ -228,6 +233,7 @@ export class RaidArray {
    * call this); `make` builds it for this array — loadWriteIntent reads it
    * from the members. Its header is then written before every superblock update.
    * A read-only array keeps none.
+   * @internal the package's own (not part of asynctx/raid's surface)
    */
   async keepBitmap(make: (env: WriteIntentEnv) => WriteIntent | Promise<WriteIntent>): Promise<WriteIntent | null> {
     if (this.readonly) return null;
@@ -336,7 +342,7 @@ export class RaidArray {
     }
   }
 
-  /** md's "active" transition: resync_offset 0 on every member before the first write lands. */
+  /** @internal md's "active" transition: resync_offset 0 on every member before the first write lands. */
   markDirty(): Promise<void> {
     if (this.cleanTimer) {
       clearTimeout(this.cleanTimer);
@@ -384,7 +390,7 @@ export class RaidArray {
     this.checkUsable();
   }
 
-  /** Marks the array clean once nothing is in flight and parity is trusted. */
+  /** @internal Marks the array clean once nothing is in flight and parity is trusted. */
   async markClean(): Promise<void> {
     await this.drain();
     if (this.inflight > 0 || !this.dirty || this.needsResync || this.readonly) return;
@@ -463,7 +469,7 @@ export class RaidArray {
     return slot;
   }
 
-  /** Puts a spare into a missing slot (recovery starts from 0). Returns the slot, or -1. */
+  /** @internal Puts a spare into a missing slot (recovery starts from 0). Returns the slot, or -1. */
   activateSpare(): number {
     const slot = this.table.slots.findIndex((s) => s.state === 'missing' || s.state === 'faulty');
     const spare = this.table.spares.shift();

@@ -4,7 +4,9 @@
  * example on temporary files, and the package's own modules out of reach.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -54,6 +56,14 @@ describe('asynctx/raid', () => {
     const array = await create(members, { level: 5, chunkBytes: 16384, assumeClean: true, cleanDelayMs: 0 });
     await array.stop();
     await assert.rejects(array.read(new Uint8Array(1), 0), (e: unknown) => e instanceof ArrayStateError && e instanceof RaidError);
+  });
+
+  it("RaidArray's typed surface is what a user calls: the internals are stripped from its declarations", () => {
+    const dts = readFileSync(fileURLToPath(new URL('../../src/raid/array.d.ts', import.meta.url)), 'utf8');
+    for (const name of ['read(', 'write(', 'flush(', 'stop(', 'fail(', 'add(']) assert.ok(dts.includes(name), name);
+    for (const name of ['readonly table:', 'readonly cache:', 'readonly env:', 'readonly ops:', 'markFaulty', 'updateSuperblocks', 'keepBitmap', 'markDirty', 'markClean', 'activateSpare', 'writesDone']) {
+      assert.equal(dts.includes(name), false, name);
+    }
   });
 
   it("the exports map keeps the package's own modules out of reach", async () => {

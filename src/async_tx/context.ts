@@ -6,7 +6,7 @@
  */
 import { DmaStatus, type Channel } from '../dmaengine/index.js';
 import { HostIoDevice } from '../drivers/host_io/index.js';
-import { SoftwareDevice } from '../drivers/software/index.js';
+import { SoftwareDevice, type SoftwareChannel } from '../drivers/software/index.js';
 import { ClientClosedError } from '../errors.js';
 import { INLINE_ONLY, type Placement } from './placement.js';
 import type { TxDescriptor } from './submit.js';
@@ -31,6 +31,9 @@ export class TxContext {
   private readonly unissued = new Set<Channel>();
   private readonly inFlight = new Set<TxDescriptor>();
   readonly opStats = new Map<string, OpStats>();
+  /** The synchronous paths' channel names, read once: Channel.name builds its string on every read. */
+  readonly softwareName: string;
+  readonly hostIoName: string;
 
   /**
    * @param name how errors name the client
@@ -39,9 +42,12 @@ export class TxContext {
   constructor(
     readonly name: string,
     readonly placement: Placement = INLINE_ONLY,
-  ) {}
+  ) {
+    this.softwareName = this.softwareChannel.name;
+    this.hostIoName = this.hostIoChannel.name;
+  }
 
-  get softwareChannel(): Channel {
+  get softwareChannel(): SoftwareChannel {
     return this.software.channels[0];
   }
 
@@ -81,8 +87,21 @@ export class TxContext {
       return;
     }
     s.bytes += tx.bytes;
-    if (tx.channel === this.softwareChannel.name || tx.channel === this.hostIoChannel.name || tx.channel === '') s.inline++;
+    if (tx.channel === this.softwareName || tx.channel === this.hostIoName || tx.channel === '') s.inline++;
     else s.offloaded++;
+  }
+
+  /** noteSubmitted and noteCompleted at once, for a step the fast path ran inline (it was never pending). */
+  noteRanNow(tx: TxDescriptor): void {
+    const s = this.statsFor(tx.op);
+    s.submitted++;
+    s.completed++;
+    if (tx.status === DmaStatus.Error) {
+      s.errors++;
+      return;
+    }
+    s.bytes += tx.bytes;
+    s.inline++;
   }
 
   noteQueued(chan: Channel): void {

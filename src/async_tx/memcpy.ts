@@ -1,8 +1,10 @@
 /** async_memcpy: copy bytes between buffers (async_memcpy.c). */
 import type { HwOp } from '../dmaengine/index.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
-import { checkLength, checkNoOverlap, checkOffset, view } from './validate.js';
+import { submitStep } from './fast_path.js';
+import { checkSubmit, type SubmitCtl, type Tx } from './submit.js';
+import { OverlapError } from '../errors.js';
+import { checkLength, checkOffset, overlapsAt, view } from './validate.js';
 
 /**
  * Copies `len` bytes from `src[srcOffset…]` to `dest[destOffset…]`.
@@ -24,8 +26,8 @@ export function memcpy(
   checkLength(fn, len);
   const d = view(fn, 'dest', dest, checkOffset(fn, 'destOffset', destOffset), len);
   const sv = view(fn, 'src', src, checkOffset(fn, 'srcOffset', srcOffset), len);
-  checkNoOverlap(fn, { name: 'dest', view: d }, [{ name: 'src', view: sv }], false);
+  if (overlapsAt(d, sv, len)) throw new OverlapError(`${fn}: dest overlaps src`);
 
   const op: HwOp = { kind: 'memcpy', dest: d, src: sv };
-  return dispatch(ctx, beginTx(ctx, 'memcpy', s), op);
+  return submitStep(ctx, 'memcpy', s, op);
 }

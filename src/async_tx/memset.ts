@@ -2,7 +2,8 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
+import { submitStep } from './fast_path.js';
+import { checkSubmit, type SubmitCtl, type Tx } from './submit.js';
 import { checkLength, checkOffset, describe, view } from './validate.js';
 
 /**
@@ -21,5 +22,5 @@ export function memset(ctx: TxContext, dest: Uint8Array, value: number, offset: 
   const d = view(fn, 'dest', dest, checkOffset(fn, 'offset', offset), len);
 
   const op: HwOp = { kind: 'memset', dest: d, value };
-  return dispatch(ctx, beginTx(ctx, 'memset', s), op);
+  return submitStep(ctx, 'memset', s, op);
 }

@@ -22,6 +22,11 @@ export interface Placement {
    */
   choose(op: HwOp, tx: TxDescriptor): Channel | null;
   /**
+   * True only when choose(op, ·) is sure to return null for any descriptor: the step may
+   * then take the synchronous fast path (fast_path.ts). Absent: every step is chosen for.
+   */
+  inlineNow?(op: HwOp): boolean;
+  /**
    * Hands a step to `chan` (prepare, submit); false when the channel refuses
    * it at prepare, and the step then runs inline.
    */
@@ -83,6 +88,7 @@ function carryToChild(tx: TxDescriptor, desc: HwDescriptor): (() => void) | null
 /** The default: every step on the synchronous path; nothing to learn. */
 export const INLINE_ONLY: Placement = {
   choose: () => null,
+  inlineNow: () => true,
   submit: (chan, tx, op) => handToChannel(chan, tx, op) !== null,
   chain: () => false,
   completed: completeFromEngine,

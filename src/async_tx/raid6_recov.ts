@@ -2,21 +2,23 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { checkOutputs, pqOperands, type PqBlocks } from './pq.js';
-import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
+import { submitStep } from './fast_path.js';
+import { checkOutputs, pqViews, splitPQ, type PqBlocks } from './pq.js';
+import { checkSubmit, type SubmitCtl, type Tx } from './submit.js';
 import { describe, type Offsets } from './validate.js';
 
-function checkFailedSlot(fn: string, name: string, fail: unknown, dataSlots: number, data: Array<Uint8Array | null>): number {
+/** Checks that `fail` names a present data slot of `views` (pqViews': the data slots, then P and Q). */
+function checkFailedSlot(fn: string, name: string, fail: unknown, views: ReadonlyArray<Uint8Array | null>): number {
+  const dataSlots = views.length - 2;
   if (typeof fail !== 'number' || !Number.isInteger(fail) || fail < 0 || fail >= dataSlots) {
     throw new InvalidArgumentError(`${fn}: ${name} must be a data slot 0..${dataSlots - 1}, got ${describe(fail)}`);
   }
-  if (data[fail] === null) throw new InvalidArgumentError(`${fn}: blocks[${fail}] (${name}) is the block to rebuild and cannot be null`);
+  if (views[fail] === null) throw new InvalidArgumentError(`${fn}: blocks[${fail}] (${name}) is the block to rebuild and cannot be null`);
   return fail;
 }
 
-function requirePQ(fn: string, p: Uint8Array | null, q: Uint8Array | null): { p: Uint8Array; q: Uint8Array } {
-  if (p === null || q === null) throw new InvalidArgumentError(`${fn}: P and Q must both be present`);
-  return { p, q };
+function requirePQ(fn: string, views: ReadonlyArray<Uint8Array | null>): void {
+  if (views[views.length - 2] === null || views[views.length - 1] === null) throw new InvalidArgumentError(`${fn}: P and Q must both be present`);
 }
 
 /**
@@ -31,15 +33,16 @@ export function raid6TwoDataRecov(ctx: TxContext, blocks: PqBlocks, faila: numbe
   const fn = 'asyncRaid6TwoDataRecov';
   ctx.assertOpen(fn);
   const s = checkSubmit(ctx, fn, submit, 0);
-  const o = pqOperands(fn, blocks, offset, len);
-  const a = checkFailedSlot(fn, 'faila', faila, o.data.length, o.data);
-  const b = checkFailedSlot(fn, 'failb', failb, o.data.length, o.data);
+  const views = pqViews(fn, blocks, offset, len);
+  const a = checkFailedSlot(fn, 'faila', faila, views);
+  const b = checkFailedSlot(fn, 'failb', failb, views);
   if (a === b) throw new InvalidArgumentError(`${fn}: faila and failb must differ, both are ${a}`);
-  const { p, q } = requirePQ(fn, o.p, o.q);
-  checkOutputs(fn, o.views, [a, b]);
+  requirePQ(fn, views);
+  checkOutputs(fn, views, len, a, b);
+  const o = splitPQ(views);
 
-  const op: HwOp = { kind: 'raid6_2data', data: o.data, p, q, faila: a, failb: b };
-  return dispatch(ctx, beginTx(ctx, 'raid6_2data', s), op);
+  const op: HwOp = { kind: 'raid6_2data', data: o.data, p: o.p!, q: o.q!, faila: a, failb: b };
+  return submitStep(ctx, 'raid6_2data', s, op);
 }
 
 /**
@@ -53,11 +56,12 @@ export function raid6DatapRecov(ctx: TxContext, blocks: PqBlocks, faila: number,
   const fn = 'asyncRaid6DatapRecov';
   ctx.assertOpen(fn);
   const s = checkSubmit(ctx, fn, submit, 0);
-  const o = pqOperands(fn, blocks, offset, len);
-  const a = checkFailedSlot(fn, 'faila', faila, o.data.length, o.data);
-  const { p, q } = requirePQ(fn, o.p, o.q);
-  checkOutputs(fn, o.views, [a, o.views.length - 2]);
+  const views = pqViews(fn, blocks, offset, len);
+  const a = checkFailedSlot(fn, 'faila', faila, views);
+  requirePQ(fn, views);
+  checkOutputs(fn, views, len, a, views.length - 2);
+  const o = splitPQ(views);
 
-  const op: HwOp = { kind: 'raid6_datap', data: o.data, p, q, faila: a };
-  return dispatch(ctx, beginTx(ctx, 'raid6_datap', s), op);
+  const op: HwOp = { kind: 'raid6_datap', data: o.data, p: o.p!, q: o.q!, faila: a };
+  return submitStep(ctx, 'raid6_datap', s, op);
 }

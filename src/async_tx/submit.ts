@@ -85,7 +85,8 @@ export class TxDescriptor implements Tx {
   /** Source bytes of the operation (for statistics). */
   bytes = 0;
   private callback: TxCallback | null;
-  private waiters: Array<() => void> = [];
+  /** Made on the first whenDone(): most descriptors are never waited for. */
+  private waiters: Array<() => void> | null = null;
 
   constructor(
     readonly ctx: TxContext,
@@ -101,7 +102,7 @@ export class TxDescriptor implements Tx {
   /** Resolves (once) when the descriptor reaches a final status. */
   whenDone(): Promise<void> {
     if (this.status !== DmaStatus.InProgress) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
   /**
@@ -110,14 +111,27 @@ export class TxDescriptor implements Tx {
    */
   complete(status: DmaStatus, result = 0, error?: Error): void {
     if (this.status !== DmaStatus.InProgress) return;
+    this.settle(status, result, error);
+    this.ctx.noteCompleted(this);
+    this.notify();
+  }
+
+  /** Records the outcome; complete() and the fast path (which counts it itself) then notify(). */
+  settle(status: DmaStatus, result: number, error: Error | undefined): void {
     this.status = status;
     this.result = result;
     this.error = error;
     this.hw = null;
-    this.ctx.noteCompleted(this);
-    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** After settle(): wakes waiters, defers the callback, then starts or fails the child from the client's side. */
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters !== null) for (const wake of waiters) wake();
     const callback = this.callback;
     this.callback = null;
+    const error = this.error;
     if (callback !== null) queueMicrotask(() => (error ? callback(error) : callback()));
     const child = this.child;
     if (child !== null && child.startWhenParentDone !== null) {
@@ -146,17 +160,20 @@ export class TxDescriptor implements Tx {
 
 /** The checked, normalised submit control of one call. */
 export interface CheckedSubmit {
-  flags: number;
-  parent: TxDescriptor | null;
-  callback: TxCallback | null;
+  readonly flags: number;
+  readonly parent: TxDescriptor | null;
+  readonly callback: TxCallback | null;
 }
+
+/** What no submit control means; shared, as nothing writes a CheckedSubmit. */
+const NO_SUBMIT: CheckedSubmit = Object.freeze({ flags: 0, parent: null, callback: null });
 
 /**
  * Checks submit control before anything happens: flags known and honoured by
  * this operation, a usable parent, a callable callback.
  */
 export function checkSubmit(ctx: TxContext, fn: string, submit: SubmitCtl | undefined, opFlags: number): CheckedSubmit {
-  if (submit === undefined || submit === null) return { flags: 0, parent: null, callback: null };
+  if (submit === undefined || submit === null) return NO_SUBMIT;
   if (typeof submit !== 'object') throw new InvalidArgumentError(`${fn}: submit must be an object, got ${typeof submit}`);
   const flags = submit.flags ?? 0;
   if (typeof flags !== 'number' || !Number.isSafeInteger(flags) || flags < 0) {
@@ -258,6 +275,11 @@ const INLINE_SAMPLE = 32;
 const INLINE_TIME_ALWAYS = 65536;
 let inlineCount = 0;
 
+/** Whether to time this inline kernel step of `bytes` source bytes (for Placement.ranInline). */
+export function timeInline(bytes: number): boolean {
+  return bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0;
+}
+
 /**
  * Runs a step on the software channel now; it completes before this returns
  * (an I/O step starts on the host I/O channel and completes when its transfers do).
@@ -274,7 +296,7 @@ export function runInline(tx: TxDescriptor, op: HwOp): void {
   tx.channel = chan.name;
   tx.hw = desc;
   // I/O is not timed: its cost is the transfers', which the main thread only starts.
-  const timed = !io && (tx.bytes >= INLINE_TIME_ALWAYS || ++inlineCount % INLINE_SAMPLE === 0);
+  const timed = !io && timeInline(tx.bytes);
   const t0 = timed ? performance.now() : 0;
   chan.submit(desc);
   if (timed) ctx.placement.ranInline(op, (performance.now() - t0) * 1e6);

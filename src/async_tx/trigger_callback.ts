@@ -1,7 +1,8 @@
 /** async_trigger_callback: a descriptor that does nothing but complete after its parent. */
 import type { HwOp } from '../dmaengine/index.js';
 import type { TxContext } from './context.js';
-import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
+import { submitStep } from './fast_path.js';
+import { checkSubmit, type SubmitCtl, type Tx } from './submit.js';
 
 /**
  * Completes (running `submit.callback`) once `submit.depend`, if any, has completed.
@@ -13,5 +14,5 @@ export function triggerCallback(ctx: TxContext, submit?: SubmitCtl): Tx {
   const s = checkSubmit(ctx, fn, submit, 0);
 
   const op: HwOp = { kind: 'interrupt' };
-  return dispatch(ctx, beginTx(ctx, 'interrupt', s), op);
+  return submitStep(ctx, 'interrupt', s, op);
 }

@@ -156,8 +156,15 @@ export function runOp(k: KernelSet, op: HwOp): number {
       return op.srcs.length === 0 || k.xorIsZero(op.srcs) ? 0 : 1;
     case 'pq':
       if (op.rmw) {
-        const present = op.data.map((d, i) => (d === null ? -1 : i)).filter((i) => i >= 0);
-        if (present.length > 0) k.xorSyndrome(op.data, op.p, op.q, present[0], present[present.length - 1]);
+        // The span of present slots (null slots inside it are zero blocks to the kernel).
+        let first = -1;
+        let last = -1;
+        for (let i = 0; i < op.data.length; i++) {
+          if (op.data[i] === null) continue;
+          if (first < 0) first = i;
+          last = i;
+        }
+        if (first >= 0) k.xorSyndrome(op.data, op.p, op.q, first, last);
       } else {
         k.genSyndrome(op.data, op.p, op.q);
       }

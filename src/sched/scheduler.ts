@@ -108,10 +108,13 @@ export class Scheduler implements Placement {
 
   /** Placement.choose: the engine for `op`, or null to run it inline. */
   choose(op: HwOp, tx: TxDescriptor): Channel | null {
-    if (this.policy === inlinePolicy) return null;
-    // Fast path: when running inline costs less than the cheapest hand-off could, skip the policy.
-    if (this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + WEIGHT) < this.minOffloadNs) return null;
-    return this.place(op, tx, this.policy);
+    return this.inlineNow(op) ? null : this.place(op, tx, this.policy);
+  }
+
+  /** Placement.inlineNow: the inline policy, or auto where running inline costs less than the cheapest hand-off could. */
+  inlineNow(op: HwOp): boolean {
+    if (this.policy === inlinePolicy) return true;
+    return this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + WEIGHT) < this.minOffloadNs;
   }
 
   /** Placement.submit: stages what a re-run would need, then hands the step to the engine. */

@@ -9,6 +9,7 @@ import {
   DmaStatus,
   isIoOp,
   KERNEL_CAPABILITIES,
+  nextCookie,
   OperationError,
   runOp,
   type Device,
@@ -26,13 +27,34 @@ export class SoftwareChannel extends Channel {
   protected enqueue(desc: HwDescriptor): void {
     let result = 0;
     try {
-      result = runOp(activeKernels(), desc.op);
+      result = this.run(desc.op);
     } catch (err) {
-      const error = new OperationError(`software engine failed ${desc.op.kind}: ${(err as Error).message}`, { cause: err });
-      this.complete(desc, DmaStatus.Error, 0, error);
+      this.complete(desc, DmaStatus.Error, 0, err as Error);
       return;
     }
     this.complete(desc, DmaStatus.Complete, result);
+  }
+
+  /**
+   * The core's synchronous fast path: runs `op` now with no descriptor, as prepare and
+   * submit would (it takes the next cookie, read from `lastUsed`, and is complete on return).
+   * Returns the result bits; a failure is thrown as the OperationError a descriptor carries.
+   */
+  runNow(op: HwOp): number {
+    const cookie = (this.lastUsed = nextCookie(this.lastUsed));
+    try {
+      return this.run(op);
+    } finally {
+      this.lastComplete = cookie;
+    }
+  }
+
+  private run(op: HwOp): number {
+    try {
+      return runOp(activeKernels(), op);
+    } catch (err) {
+      throw new OperationError(`software engine failed ${op.kind}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   issuePending(): void {}

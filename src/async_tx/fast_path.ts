@@ -1,0 +1,50 @@
+/**
+ * The synchronous fast path. A kernel step that would run inline at once anyway —
+ * no parent still running, and a placement sure to keep it on the synchronous path
+ * whatever its descriptor (Placement.inlineNow) — runs here with no engine
+ * descriptor, no completion closure and no channel queue: the software channel
+ * runs the kernel, and the descriptor is final before this returns, with the cookie,
+ * counters, result, error and callback the general path (dispatch) gives it.
+ * Every other step takes the general path.
+ */
+import { performance } from 'node:perf_hooks';
+import { DmaStatus, isIoOp, opSourceBytes, type HwOp } from '../dmaengine/index.js';
+import type { TxContext } from './context.js';
+import { beginTx, dispatch, timeInline, TxDescriptor, type CheckedSubmit, type Tx } from './submit.js';
+
+/** Starts a checked step `name` running `op`: on the fast path where it can, else on the general one. */
+export function submitStep(ctx: TxContext, name: string, s: CheckedSubmit, op: HwOp): Tx {
+  const parent = s.parent;
+  if ((parent !== null && parent.status !== DmaStatus.Complete) || isIoOp(op) || ctx.placement.inlineNow?.(op) !== true) {
+    return dispatch(ctx, beginTx(ctx, name, s), op);
+  }
+  const tx = new TxDescriptor(ctx, name, s.flags, parent, s.callback);
+  if (parent !== null) {
+    // As beginTx: the parent takes this child and is acknowledged by it.
+    parent.child = tx;
+    parent.acked = true;
+  }
+  tx.bytes = opSourceBytes(op);
+  runNow(ctx, tx, op);
+  return tx;
+}
+
+/** Runs `tx`'s kernel on the software channel now and completes it (complete(), counted as one step that never waited). */
+function runNow(ctx: TxContext, tx: TxDescriptor, op: HwOp): void {
+  const chan = ctx.softwareChannel;
+  const timed = timeInline(tx.bytes);
+  const t0 = timed ? performance.now() : 0;
+  let result = 0;
+  let error: Error | undefined;
+  try {
+    result = chan.runNow(op);
+  } catch (err) {
+    error = err as Error;
+  }
+  tx.cookie = chan.lastUsed;
+  tx.channel = ctx.softwareName;
+  tx.settle(error === undefined ? DmaStatus.Complete : DmaStatus.Error, result, error);
+  ctx.noteRanNow(tx);
+  tx.notify();
+  if (timed) ctx.placement.ranInline(op, (performance.now() - t0) * 1e6);
+}

@@ -7,7 +7,22 @@ import { runPowerLoss } from '../dist/test/raid/power_loss_run.js';
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' } } });
 const seeds = Number(values.seeds);
 const first = Number(values.seed);
-const totals = { runs: 0, healthyViolations: 0, healthyMismatches: 0, degradedRuns: 0, degradedViolations: 0, pplRuns: 0, pplDegradedRuns: 0, pplViolations: 0, pplMismatches: 0 };
+const totals = {
+  runs: 0,
+  healthyViolations: 0,
+  healthyMismatches: 0,
+  degradedRuns: 0,
+  degradedViolations: 0,
+  diedMidRun: 0,
+  diedMidRunHole: 0,
+  pplRuns: 0,
+  pplDegradedRuns: 0,
+  pplDiedMidRun: 0,
+  pplViolations: 0,
+  pplMismatches: 0,
+  violationsOutsideHole: 0,
+  writeErrors: 0,
+};
 const bad = [];
 for (let i = 0; i < seeds; i++) {
   const seed = first + i;
@@ -16,17 +31,28 @@ for (let i = 0; i < seeds; i++) {
   const degraded = seed % 4 === 3 ? (level === 5 ? 1 : 2) : 0;
   // Half the RAID-5 runs log partial parity: 0 violations required, degraded or not.
   const ppl = level === 5 && seed % 8 >= 4;
-  const r = await runPowerLoss({ seed, level, degraded, ppl: ppl && seed % 16 >= 12 ? 'small' : ppl });
+  // One run in five loses a member mid-run, unless that would leave too few.
+  const failMidRun = seed % 5 === 2 && degraded < (level === 5 ? 1 : 2);
+  const r = await runPowerLoss({ seed, level, degraded, failMidRun, ppl: ppl && seed % 16 >= 12 ? 'small' : ppl });
   totals.runs++;
+  // Never allowed, write hole or not: wrong bytes on a member the array has, a write failing while redundancy remained.
+  totals.violationsOutsideHole += r.outsideHole;
+  totals.writeErrors += r.errors.length;
+  if (r.outsideHole || r.errors.length) bad.push(`seed ${seed} RAID-${level}: ${r.outsideHole} sectors wrong outside the hole, ${r.errors.length} write errors`);
   if (ppl) {
     totals.pplRuns++;
     if (degraded) totals.pplDegradedRuns++;
+    if (r.failedMidRun) totals.pplDiedMidRun++;
     totals.pplViolations += r.violations;
     totals.pplMismatches += Math.max(0, r.mismatches);
     if (r.violations || r.mismatches > 0) bad.push(`seed ${seed} RAID-5 PPL${degraded ? ' degraded' : ''}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
   } else if (degraded) {
     totals.degradedRuns++;
     totals.degradedViolations += r.violations;
+  } else if (r.failedMidRun) {
+    // Degraded from the member's death on: torn stripes after it are the write hole, counted.
+    totals.diedMidRun++;
+    totals.diedMidRunHole += r.violations;
   } else {
     totals.healthyViolations += r.violations;
     totals.healthyMismatches += r.mismatches;

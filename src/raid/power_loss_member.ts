@@ -3,7 +3,8 @@
  * acknowledged as soon as it is in the cache, `sync()` (FLUSH) makes every
  * acknowledged write durable, and `powerCut()` returns what the platter holds
  * at that instant — each not-yet-durable write kept whole, dropped, or torn at
- * 512-byte sectors, chosen from a seed so any failure replays.
+ * 512-byte sectors, chosen from a seed so any failure replays. `failAfterWrites`
+ * makes it a disk that dies mid-run: from then on every I/O fails.
  */
 import type { Member } from './member.js';
 import { SECTOR } from './superblock.js';
@@ -29,6 +30,8 @@ export class PowerLossMember implements Member {
   /** Acknowledged writes not yet durable, in the order the disk accepted them. */
   private cache: CachedWrite[] = [];
   private dead = false;
+  /** Writes still accepted before the disk fails (Infinity: it never does). */
+  private writesLeft = Infinity;
   syncs = 0;
 
   constructor(
@@ -47,8 +50,19 @@ export class PowerLossMember implements Member {
     return this.cache.length;
   }
 
+  /** The disk fails after `n` more writes: that write and all I/O after it get an I/O error. */
+  failAfterWrites(n: number): void {
+    this.writesLeft = n;
+  }
+
+  /** True once the disk has failed (failAfterWrites ran out). */
+  get failed(): boolean {
+    return this.writesLeft < 0;
+  }
+
   private alive(op: string, position: number, length: number): void {
     if (this.dead) throw new Error(`${this.name}: ${op} after power loss`);
+    if (this.failed) throw new Error(`${this.name}: ${op} failed: EIO (the disk failed)`);
     if (!Number.isSafeInteger(position) || position < 0 || position + length > this.durable.length) {
       throw new Error(`${op} past the end of ${this.name}`);
     }
@@ -69,6 +83,7 @@ export class PowerLossMember implements Member {
 
   async write(buf: Uint8Array, position: number): Promise<void> {
     await Promise.resolve();
+    this.writesLeft--;
     this.alive('write', position, buf.length);
     this.cache.push({ position, bytes: buf.slice() });
   }
@@ -76,6 +91,7 @@ export class PowerLossMember implements Member {
   async sync(): Promise<void> {
     await Promise.resolve();
     if (this.dead) throw new Error(`${this.name}: flush after power loss`);
+    if (this.failed) throw new Error(`${this.name}: flush failed: EIO (the disk failed)`);
     for (const w of this.cache) this.durable.set(w.bytes, w.position);
     this.cache = [];
     this.syncs++;

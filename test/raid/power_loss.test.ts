@@ -7,9 +7,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PowerLossMember, seededRandom } from '../../src/raid/power_loss_member.js';
-import { runPowerLoss } from './power_loss_run.js';
+import { runPowerLoss, type PowerLossResult } from './power_loss_run.js';
 
 const SEEDS = Number(process.env.ASYNCTX_POWER_LOSS_SEEDS ?? 150);
+
+/** What no run may show, write hole or not: wrong bytes on a member the array still has, a failed write while redundancy remains. */
+function problems(r: PowerLossResult): string[] {
+  const out: string[] = [];
+  if (r.outsideHole) out.push(`seed ${r.seed}: ${r.outsideHole} sectors wrong on members the array has`);
+  if (r.errors.length) out.push(`seed ${r.seed}: ${r.errors.length} writes failed before the cut (${r.errors[0]})`);
+  return out;
+}
 
 describe('PowerLossMember', () => {
   it('acknowledges into a volatile cache: reads see it, a cut before sync may lose it, sync makes it durable', async () => {
@@ -46,13 +54,21 @@ describe('PowerLossMember', () => {
 
 describe('power loss during writes', () => {
   for (const level of [5, 6] as const) {
-    it(`healthy RAID-${level}: ${SEEDS} seeds, 0 violations, 0 mismatches after recovery`, async () => {
+    it(`healthy RAID-${level}: ${SEEDS} seeds, 0 violations, 0 mismatches after recovery; a member dying mid-run on every fourth leaves only the write hole`, async () => {
       const bad: string[] = [];
+      let died = 0;
+      let hole = 0;
       for (let seed = 1; seed <= SEEDS; seed++) {
-        const r = await runPowerLoss({ seed: seed * 7919 + level, level, degraded: 0 });
-        if (r.violations || r.mismatches) bad.push(`seed ${r.seed}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
+        const r = await runPowerLoss({ seed: seed * 7919 + level, level, degraded: 0, failMidRun: seed % 4 === 0 });
+        bad.push(...problems(r));
+        if (r.failedMidRun) {
+          died++;
+          hole += r.violations;
+        } else if (r.violations || r.mismatches) bad.push(`seed ${r.seed}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
       }
+      console.log(`# RAID-${level}: ${died} runs lost a member mid-run; ${hole} sectors of its chunks in torn stripes wrong (the hole), none elsewhere`);
       assert.deepEqual(bad, []);
+      assert.ok(died > 0, 'some runs lose a member mid-run');
     });
   }
 
@@ -61,18 +77,27 @@ describe('power loss during writes', () => {
     for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
       // One run in three on a 64 KiB area (one header, MD_FEATURE_PPL) instead of mdadm's 1 MiB.
       const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true });
+      bad.push(...problems(r));
       if (r.violations) bad.push(`degraded seed ${r.seed}: ${r.violations} sectors wrong`);
     }
     for (let seed = 1; seed <= Math.ceil(SEEDS / 5); seed++) {
-      const r = await runPowerLoss({ seed: seed * 257 + 3, level: 5, degraded: 0, ppl: true });
-      if (r.violations || r.mismatches) bad.push(`healthy seed ${r.seed}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
+      // Every other healthy run loses a member mid-run: the log still closes the hole.
+      const r = await runPowerLoss({ seed: seed * 257 + 3, level: 5, degraded: 0, ppl: true, failMidRun: seed % 2 === 0 });
+      bad.push(...problems(r));
+      if (r.violations || r.mismatches > 0) bad.push(`healthy seed ${r.seed}${r.failedMidRun ? ' (a member died)' : ''}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
     }
     assert.deepEqual(bad, []);
   });
 
   it('degraded RAID-5 without a log: the write hole is there to be closed (violations counted)', async () => {
     let violations = 0;
-    for (let seed = 1; seed <= Math.ceil(SEEDS / 6); seed++) violations += (await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1 })).violations;
+    const bad: string[] = [];
+    for (let seed = 1; seed <= Math.ceil(SEEDS / 6); seed++) {
+      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1 });
+      bad.push(...problems(r));
+      violations += r.violations;
+    }
+    assert.deepEqual(bad, [], 'the hole reaches only the missing member');
     console.log(`# write hole: degraded RAID-5 without PPL, ${Math.ceil(SEEDS / 6)} power cuts, ${violations} sectors not explained by any write`);
     assert.ok(violations > 0, 'the same runs without a log show the hole, so the PPL runs above test something');
   });
@@ -80,12 +105,15 @@ describe('power loss during writes', () => {
   it('degraded RAID-6 without a journal: the write hole is counted (and every run recovers)', async () => {
     let violations = 0;
     let runs = 0;
+    const bad: string[] = [];
     for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
-      const r = await runPowerLoss({ seed: seed * 104729, level: 6, degraded: 2 });
+      // Every other run starts with one member missing and loses the second mid-run.
+      const r = await runPowerLoss({ seed: seed * 104729, level: 6, degraded: seed % 2 ? 2 : 1, failMidRun: seed % 2 === 0 });
+      bad.push(...problems(r));
       violations += r.violations;
       runs++;
     }
-    console.log(`# write hole: degraded RAID-6 (2 missing), ${runs} power cuts, ${violations} sectors not explained by any write`);
-    assert.ok(runs > 0);
+    console.log(`# write hole: degraded RAID-6 (2 missing, or 1 and a second dying mid-run), ${runs} power cuts, ${violations} sectors not explained by any write`);
+    assert.deepEqual(bad, [], 'the hole reaches only the missing members');
   });
 });

@@ -2,7 +2,8 @@
  * One power-loss run: random concurrent writes and flushes on an array of
  * PowerLossMembers, the power cut at a random instant, assembly and recovery
  * as the tool does it (resync when dirty; --force when also degraded), then
- * the invariants, sector by sector:
+ * the invariants, sector by sector (a member may also die mid-run: its writes
+ * fail from a random point on, the array degrades while writing):
  *   - a write that completed before a completed FLUSH began reads back (unless a
  *     later write to the same sector was issued, whose bytes are allowed too);
  *   - a sector never written holds its old bytes (zeros here);
@@ -25,6 +26,8 @@ export interface PowerLossCase {
    * writes logged in bands), as --grow places it on a member with little room.
    */
   readonly ppl?: boolean | 'small';
+  /** One more member dies after a random number of its writes (if the run gets that far). */
+  readonly failMidRun?: boolean;
 }
 
 export interface PowerLossResult {
@@ -35,8 +38,16 @@ export interface PowerLossResult {
   readonly flushes: number;
   /** Sectors whose bytes none of the allowed versions explain. */
   readonly violations: number;
+  /** Of those, sectors on members the assembled array has: never the write hole, always a bug. */
+  readonly outsideHole: number;
   /** Parity mismatches the check found after recovery (-1: not checkable, degraded). */
   readonly mismatches: number;
+  /** True when the member told to die mid-run did (the array ran on degraded). */
+  readonly failedMidRun: boolean;
+  /** Array writes or flushes that failed before the power cut (none while redundancy remains). */
+  readonly errors: readonly string[];
+  /** Members the assembled array lacks: equal to degraded + failedMidRun when assembly left the dead member out. */
+  readonly assembledMissing: number;
   readonly cut: PowerCutReport;
 }
 
@@ -79,6 +90,8 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   }
   for (let k = 0; k < c.degraded; k++) await array.fail(k);
   await array.flush();
+  const dying = c.failMidRun ? members[c.degraded + Math.floor(random() * (n - c.degraded))]! : null;
+  dying?.failAfterWrites(Math.floor(random() * 24));
 
   const sectors = array.size / SECTOR;
   // Per array sector, the writes to it in issue order (overlapping writes are never in flight together).
@@ -86,9 +99,16 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   // Per sector, the index in history of the newest write a completed flush made durable (-1: the old bytes).
   const durable = new Int32Array(sectors).fill(-1);
   const inflight = new Set<ArrayWrite>();
-  const pending: Promise<unknown>[] = [];
   let writes = 0;
   let flushes = 0;
+  // Writes and flushes that failed before the power cut (after it, everything in flight fails).
+  const errors: string[] = [];
+  let powerOff = false;
+  const track = (p: Promise<unknown>) => {
+    p.catch((err: unknown) => {
+      if (!powerOff) errors.push((err as Error).message);
+    });
+  };
 
   const busy = (s: number, count: number) => [...inflight].some((w) => s < w.sector + w.count && w.sector < s + count);
   const steps = 5 + Math.floor(random() * 40);
@@ -97,7 +117,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
     if (r < 0.15) {
       // FLUSH: what completed before it began is durable once it completes.
       const covered = history.map((h) => h.reduce((top, w, i) => (w.done ? i : top), -1));
-      pending.push(
+      track(
         array.flush().then(() => {
           flushes++;
           covered.forEach((i, s) => (durable[s] = Math.max(durable[s]!, i)));
@@ -114,7 +134,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
         history[sector + i]!.push(w);
       }
       inflight.add(w);
-      pending.push(
+      track(
         array.write(data, sector * SECTOR).then(() => {
           w.done = true;
           inflight.delete(w);
@@ -127,26 +147,35 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   }
 
   // The power cut: every member at the same instant; what was in flight dies with it.
+  powerOff = true;
   const cuts = members.map((m) => m.powerCut(random));
-  for (const p of pending) p.catch(() => undefined);
   const cut = cuts.reduce<PowerCutReport>((a, { report: b }) => ({ kept: a.kept + b.kept, dropped: a.dropped + b.dropped, torn: a.torn + b.torn }), { kept: 0, dropped: 0, torn: 0 });
 
   const again = cuts.map(({ image }, i) => new MemoryMember(`pl${i}`, image));
+  // The member that died is offered too: its superblock is older, and assembly must leave it out.
   // With a PPL, md (and asynctx) start a dirty degraded array without --force: the log mends it.
-  const { array: back } = await assemble(again.slice(c.degraded), { force: c.degraded > 0 && !c.ppl, cleanDelayMs: 0 });
-  if (back.needsResync && c.degraded === 0) await resync(back);
+  const failedMidRun = dying?.failed ?? false;
+  const missing = c.degraded + (failedMidRun ? 1 : 0);
+  const { array: back } = await assemble(again.slice(c.degraded), { force: missing > 0 && !c.ppl, cleanDelayMs: 0 });
+  if (back.needsResync && missing === 0) await resync(back);
+  const assembledMissing = back.slots.filter((s) => s.state === 'missing' || s.state === 'faulty').length;
   const got = new Uint8Array(array.size);
   await back.read(got, 0);
   let violations = 0;
+  let outsideHole = 0;
+  const absent = back.slots.map((s) => s.state === 'missing' || s.state === 'faulty');
   const zero = new Uint8Array(SECTOR);
   for (let s = 0; s < sectors; s++) {
     const bytes = got.subarray(s * SECTOR, (s + 1) * SECTOR);
     const h = history[s]!;
     const allowed: Uint8Array[] = durable[s]! < 0 ? [zero] : [];
     for (let i = Math.max(0, durable[s]!); i < h.length; i++) allowed.push(sectorBytes(h[i]!.id, s));
-    if (!allowed.some((a) => equal(a, bytes))) violations++;
+    if (allowed.some((a) => equal(a, bytes))) continue;
+    violations++;
+    // The write hole can only reach chunks the assembled array rebuilds from parity.
+    if (!absent[back.layout.mapSector(s).disk]) outsideHole++;
   }
-  const mismatches = c.degraded === 0 ? (await scrub(back, 'check')).mismatches : -1;
+  const mismatches = missing === 0 ? (await scrub(back, 'check')).mismatches : -1;
   await back.stop();
-  return { seed: c.seed, level: c.level, degraded: c.degraded, writes, flushes, violations, mismatches, cut };
+  return { seed: c.seed, level: c.level, degraded: c.degraded, writes, flushes, violations, outsideHole, mismatches, failedMidRun, errors, assembledMissing, cut };
 }

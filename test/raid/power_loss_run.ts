@@ -157,8 +157,9 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   const failedMidRun = dying?.failed ?? false;
   const missing = c.degraded + (failedMidRun ? 1 : 0);
   const { array: back } = await assemble(again.slice(c.degraded), { force: missing > 0 && !c.ppl, cleanDelayMs: 0 });
-  if (back.needsResync && missing === 0) await resync(back);
+  // A death the superblocks never recorded leaves its member in the array: then it is whole again.
   const assembledMissing = back.slots.filter((s) => s.state === 'missing' || s.state === 'faulty').length;
+  if (back.needsResync && assembledMissing === 0) await resync(back);
   const got = new Uint8Array(array.size);
   await back.read(got, 0);
   let violations = 0;
@@ -175,7 +176,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
     // The write hole can only reach chunks the assembled array rebuilds from parity.
     if (!absent[back.layout.mapSector(s).disk]) outsideHole++;
   }
-  const mismatches = missing === 0 ? (await scrub(back, 'check')).mismatches : -1;
+  const mismatches = assembledMissing === 0 ? (await scrub(back, 'check')).mismatches : -1;
   await back.stop();
   return { seed: c.seed, level: c.level, degraded: c.degraded, writes, flushes, violations, outsideHole, mismatches, failedMidRun, errors, assembledMissing, cut };
 }

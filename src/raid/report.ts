@@ -173,6 +173,8 @@ export function detailText(array: RaidArray): string {
   f('Chunk Size', `${m.chunkSize / 2}K`);
   L.push('');
   f('Consistency Policy', consistencyPolicy(m.featureMap));
+  // Not an mdadm field: the one risk a degraded array without a log carries, said where users look.
+  if (writeHoleOpen(array)) f('Write Hole', "open: degraded without a journal or PPL, a crash during a write can corrupt the missing members' data");
   L.push('');
   const rebuilding = array.slots.find((s) => s.state === 'recovering');
   if (rebuilding) {
@@ -220,6 +222,7 @@ export function detailJson(array: RaidArray): Record<string, unknown> {
     needsResync: array.needsResync,
     intentBitmap: m.featureMap & Feature.BitmapOffset ? 'internal' : null,
     consistencyPolicy: consistencyPolicy(m.featureMap),
+    writeHoleOpen: writeHoleOpen(array),
     members: array.slots.map((s, i) => ({
       slot: i,
       state: s.state,
@@ -234,6 +237,12 @@ export function detailJson(array: RaidArray): Record<string, unknown> {
 }
 
 export { ROLE_MAX };
+
+/** True while a crash during a write could corrupt data of missing members: degraded, and neither a PPL nor a journal. */
+export function writeHoleOpen(array: RaidArray): boolean {
+  const policy = consistencyPolicy(array.table.master.featureMap);
+  return array.table.failedCount() > 0 && policy !== 'ppl' && policy !== 'journal';
+}
 
 /** md's consistency_policy as mdadm names it: a journal, PPL or bitmap replaces plain resync. */
 export function consistencyPolicy(featureMap: number): 'journal' | 'ppl' | 'bitmap' | 'resync' {

@@ -38,11 +38,18 @@ describe('asynctx raid --consistency-policy', () => {
       r = run(dir, 'update', '--consistency-policy', 'resync', 'd0', 'd2', 'd3');
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /consistency policy: resync/);
-      assert.match(run(dir, 'detail', 'd0', 'd2', 'd3').stdout, /Consistency Policy : resync\n/);
+      const detail = run(dir, 'detail', 'd0', 'd2', 'd3').stdout;
+      assert.match(detail, /Consistency Policy : resync\n {8}Write Hole : open: degraded without a journal or PPL/);
+      assert.equal(JSON.parse(run(dir, 'detail', '--json', 'd0', 'd2', 'd3').stdout).writeHoleOpen, true);
+      // Without the log the same degraded write says so, once.
+      r = run(dir, 'write', '--input', 'in.bin', '--offset', '512', 'd0', 'd2', 'd3');
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.match(/write hole/g)?.length, 1, r.stderr);
       r = run(dir, 'update', '--json', '--consistency-policy', 'ppl', 'd0', 'd2', 'd3');
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout), { consistencyPolicy: 'ppl' });
       assert.match(run(dir, 'examine', 'd3').stdout, /PPL : 2048 sectors at offset 8/);
+      assert.doesNotMatch(run(dir, 'detail', 'd0', 'd2', 'd3').stdout, /Write Hole/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

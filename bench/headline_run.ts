@@ -98,7 +98,7 @@ export interface Sample {
 }
 
 /** Times `pass` (moving `bytes`): wall, the main thread's CPU and run delay, the other threads' run delay, process CPU. */
-async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample> {
+export async function measure(bytes: number, pass: () => Promise<void>): Promise<Sample> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const o0 = othersDelay();
@@ -146,7 +146,7 @@ function rawPass(files: readonly FileMember[], base: number, write: boolean, byt
 }
 
 /** `streams` concurrent loops, stream s doing requests 0..perStream-1 in order. */
-function streamsPass(streams: number, perStream: number, request: (s: number, i: number) => Promise<void>): Promise<void> {
+export function streamsPass(streams: number, perStream: number, request: (s: number, i: number) => Promise<void>): Promise<void> {
   return Promise.all(
     Array.from({ length: streams }, async (_, s) => {
       for (let i = 0; i < perStream; i++) await request(s, i);

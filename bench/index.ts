@@ -13,6 +13,7 @@ import { registerHeadline } from './headline.js';
 import { registerRaidBench } from './raid.js';
 import { registerNbdBench } from './nbd.js';
 import { registerOverheadBench } from './overhead.js';
+import { registerPplBench } from './ppl.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -95,4 +96,5 @@ export function registerBench(program: Command): void {
   registerRaidBench(bench);
   registerNbdBench(bench);
   registerOverheadBench(bench);
+  registerPplBench(bench);
 }

@@ -111,7 +111,8 @@ export class RaidArray {
       unit,
       readableSectors: (d) => table.readableSectors(d),
       writable: (d) => !self.readonly && table.writable(d),
-      io: (d, write, buf, pos) => self.memberIO(d, write, buf, pos),
+      io: (d, write, buf, pos, durable) => self.memberIO(d, write, buf, pos, durable),
+      canFua: (d) => typeof table.slots[d]?.device?.member.writeFua === 'function',
       failedCount: () => table.failedCount(),
       ...(opts.memberIo !== 'chain'
         ? {}
@@ -167,7 +168,7 @@ export class RaidArray {
     this.opts.log?.(message);
   }
 
-  private async memberIO(d: number, write: boolean, buf: Uint8Array, pos: number): Promise<void> {
+  private async memberIO(d: number, write: boolean, buf: Uint8Array, pos: number, durable = false): Promise<void> {
     const slot = this.table.slots[d]!;
     const dev = slot.device;
     if (!dev || slot.state === 'faulty' || slot.state === 'missing') {
@@ -179,7 +180,10 @@ export class RaidArray {
       this.queues.set(dev.member, q);
     }
     try {
-      await q.submit(write, buf, dev.sb.dataOffset * SECTOR + pos);
+      const at = dev.sb.dataOffset * SECTOR + pos;
+      if (!write || !durable) await q.submit(write, buf, at);
+      else if (dev.member.writeFua) await dev.member.writeFua(buf, at);
+      else await q.submit(true, buf, at).then(() => dev.member.sync());
     } catch (err) {
       const e = new MemberIOError(`${write ? 'write' : 'read'} error on member ${d} (${dev.member.name}): ${(err as Error).message}`, d, { cause: err });
       this.markFaulty(d, e);

@@ -23,8 +23,13 @@ export interface StripeEnv {
   readableSectors(disk: number): number;
   /** True when member `disk` takes writes (in the array, not faulty). */
   writable(disk: number): boolean;
-  /** Member I/O at `pos` bytes past its data offset. Rejects with MemberIOError once the member is marked faulty. */
-  io(disk: number, write: boolean, buf: Uint8Array, pos: number): Promise<void>;
+  /**
+   * Member I/O at `pos` bytes past its data offset. Rejects with MemberIOError once the member is
+   * marked faulty. A `durable` write resolves once it is durable (REQ_FUA).
+   */
+  io(disk: number, write: boolean, buf: Uint8Array, pos: number, durable?: boolean): Promise<void>;
+  /** True when member `disk` makes a single write durable without flushing the rest (it has writeFua). */
+  canFua?(disk: number): boolean;
   /** Members of the array failed now. */
   failedCount(): number;
   /**

@@ -60,6 +60,11 @@ export interface Member {
   writev?(bufs: readonly Uint8Array[], position: number): Promise<void>;
   /** Makes written data durable (fdatasync). */
   sync(): Promise<void>;
+  /**
+   * Writes all of buf at `position` and resolves once that write alone is durable (REQ_FUA): other
+   * writes still in a volatile cache stay there. Optional; without it, callers write, then sync.
+   */
+  writeFua?(buf: Uint8Array, position: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,8 @@ async function blockDeviceSize(path: string, fd: number): Promise<number> {
 export class FileMember implements Member {
   private readonly queue: QueueDepth;
   private closed = false;
+  /** A second descriptor opened O_DSYNC on first use: its writes are durable when they complete, and only they. */
+  private fuaFd: Promise<number> | null = null;
   private constructor(
     readonly name: string,
     readonly size: number,
@@ -209,13 +216,29 @@ export class FileMember implements Member {
   }
 
   /**
+   * An O_DSYNC write: Linux writes back just that range and flushes the device's cache, where
+   * fdatasync would write back every dirty page of the file first.
+   */
+  writeFua(buf: Uint8Array, position: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.name} is closed`));
+    this.fuaFd ??= openFd(this.name, constants.O_WRONLY | constants.O_DSYNC);
+    const fuaFd = this.fuaFd;
+    return this.queue.run(async () => {
+      const fd = await fuaFd;
+      let done = 0;
+      while (done < buf.length) done += await transfer(true, fd, buf, done, buf.length - done, position + done);
+    });
+  }
+
+  /**
    * Closes the descriptor once. A raw fd number is reused by the next open, so
    * a second close would close someone else's file: later calls are no-ops.
    */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return closeFd(this.fd);
+    const fua = this.fuaFd?.then(closeFd, () => undefined) ?? Promise.resolve();
+    return Promise.all([closeFd(this.fd), fua]).then(() => undefined);
   }
 }
 

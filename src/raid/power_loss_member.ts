@@ -88,6 +88,23 @@ export class PowerLossMember implements Member {
     this.cache.push({ position, bytes: buf.slice() });
   }
 
+  /** REQ_FUA: durable on completion; older cached writes lose the sectors it covers (the disk keeps the newest). */
+  async writeFua(buf: Uint8Array, position: number): Promise<void> {
+    await Promise.resolve();
+    this.writesLeft--;
+    this.alive('write', position, buf.length);
+    const end = position + buf.length;
+    this.cache = this.cache.flatMap((w) => {
+      const wEnd = w.position + w.bytes.length;
+      if (wEnd <= position || w.position >= end) return [w];
+      const keep: CachedWrite[] = [];
+      if (w.position < position) keep.push({ position: w.position, bytes: w.bytes.subarray(0, position - w.position) });
+      if (wEnd > end) keep.push({ position: end, bytes: w.bytes.subarray(end - w.position) });
+      return keep;
+    });
+    this.durable.set(buf, position);
+  }
+
   async sync(): Promise<void> {
     await Promise.resolve();
     if (this.dead) throw new Error(`${this.name}: flush after power loss`);

@@ -4,7 +4,7 @@
  * unit is written (header, then the entries' partial parity) and made durable
  * before any of its stripes writes data or parity; the next unit is written
  * only once every stripe of the previous one has finished and the members it
- * wrote are flushed. So at a crash only the newest header describes writes
+ * wrote are flushed (none, when its stripes wrote with FUA). So at a crash only the newest header describes writes
  * that may be torn, and recovery needs nothing older.
  */
 import {
@@ -24,6 +24,8 @@ export interface PplLogTarget {
   write(disk: number, buf: Uint8Array, position: number): Promise<void>;
   /** Makes member `disk`'s writes durable. */
   sync(disk: number): Promise<void>;
+  /** Writes at byte `position` of member `disk` and resolves once that write is durable (REQ_FUA). */
+  writeDurable(disk: number, buf: Uint8Array, position: number): Promise<void>;
   /** True when member `disk` takes writes. */
   writable(disk: number): boolean;
   /** The next log write sequence number (one counter for every log of the array, md's ppl_conf->seq). */
@@ -138,8 +140,7 @@ export class MemberPplLog {
         const at = (this.area.sector + this.next) * SECTOR;
         if (this.multi) this.next += sectors;
         // REQ_FUA: the entry is on the platter before any stripe it covers writes.
-        await this.target.write(this.disk, buf, at);
-        await this.target.sync(this.disk);
+        await this.target.writeDurable(this.disk, buf, at);
       }
     } catch {
       // The target marked the member faulty; the stripes go on without a log, as md's do.

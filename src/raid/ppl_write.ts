@@ -67,6 +67,10 @@ export class Ppl implements PplLogTarget {
     await this.memberOp(disk, 'flush', (m) => m.sync());
   }
 
+  async writeDurable(disk: number, buf: Uint8Array, position: number): Promise<void> {
+    await this.memberOp(disk, 'log write', (m) => (m.writeFua ? m.writeFua(buf, position) : m.write(buf, position).then(() => m.sync())));
+  }
+
   private async memberOp(disk: number, what: string, op: (m: MemberDevice['member']) => Promise<void>): Promise<void> {
     const dev = this.host.table.slots[disk]?.device;
     if (!dev) throw new MemberIOError(`member ${disk} is not available`, disk);
@@ -109,9 +113,11 @@ export class Ppl implements PplLogTarget {
     for (const group of splitAroundUnreadable(env, sh, row, extents)) {
       const lo = Math.floor(Math.min(...group.map((e) => e.lo)) / SECTOR) * SECTOR;
       const hi = Math.ceil(Math.max(...group.map((e) => e.hi)) / SECTOR) * SECTOR;
-      for (let b = lo; b < hi; b += log.space) {
-        const band = group.map((e) => clip(e, b, b + log.space)).filter((e): e is Extent => e !== null);
-        if (band.length) await this.logged(env, sh, row, log, band);
+      // A write to every data member logs no partial parity (md's STRIPE_FULL_WRITE): one entry, whatever its size.
+      const band = group.length === row.dataDisks.length ? hi - lo : log.space;
+      for (let b = lo; b < hi; b += band) {
+        const part = group.map((e) => clip(e, b, b + band)).filter((e): e is Extent => e !== null);
+        if (part.length) await this.logged(env, sh, row, log, part);
       }
     }
   }
@@ -134,13 +140,23 @@ export class Ppl implements PplLogTarget {
       parityDisk: row.pd,
       checksum: crc32c(pp),
     };
-    const unit = await log.append(entry, pp, [...exts.map((e) => e.disk), row.pd]);
+    const disks = [...exts.map((e) => e.disk), row.pd];
+    // Members that take a write alone durable (REQ_FUA) are written so: their writes then need no
+    // flush before the next header may replace this one (md's wb_cache_on false), and the log's
+    // cycle is one device flush shorter. Others are flushed when the unit's stripes are done.
+    const fua = disks.every((d) => env.canFua?.(d) === true);
+    const unit = await log.append(entry, pp, fua ? [] : disks);
     try {
-      await handleWrite(env, sh, exts);
+      await handleWrite(fua ? durableWrites(env) : env, sh, exts);
     } finally {
       log.done(unit);
     }
   }
+}
+
+/** The stripe's environment with every member write durable on completion (and none chained on engines, which cannot). */
+function durableWrites(env: StripeEnv): StripeEnv {
+  return { ...env, target: undefined, io: (d, write, buf, pos) => env.io(d, write, buf, pos, write) };
 }
 
 /** Member `disk` holds current bytes below member sector `endSector`. */

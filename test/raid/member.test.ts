@@ -70,3 +70,22 @@ test('FileMember: a second close does not close the file that reused the descrip
     t.done();
   }
 });
+
+test('FileMember.writeFua: the bytes land through a second (O_DSYNC) descriptor, reads see them, close closes both, a closed member refuses', async () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'fua');
+    const m = await FileMember.create(path, 64 * 1024);
+    await m.write(new Uint8Array(8192).fill(1), 0);
+    await m.writeFua(new Uint8Array(4096).fill(2), 4096);
+    const back = new Uint8Array(8192);
+    await m.read(back, 0);
+    assert.ok(back.subarray(0, 4096).every((b) => b === 1));
+    assert.ok(back.subarray(4096).every((b) => b === 2));
+    await m.close();
+    assert.ok(readFileSync(path).subarray(4096, 8192).every((b) => b === 2));
+    await assert.rejects(m.writeFua(new Uint8Array(512), 0), /closed/);
+  } finally {
+    t.done();
+  }
+});

@@ -35,6 +35,28 @@ describe('PowerLossMember', () => {
     await assert.rejects(m.read(seen, 0), /after power loss/);
   });
 
+  it('a FUA write is durable at once and wins over older cached writes to its sectors; a member told to die fails every I/O after', async () => {
+    const m = new PowerLossMember('m', 4096);
+    await m.write(new Uint8Array(2048).fill(1), 0);
+    await m.writeFua(new Uint8Array(512).fill(2), 512);
+    // Whatever the cut does to the cached write, sectors 1 keeps the FUA bytes.
+    for (let seed = 1; seed <= 8; seed++) {
+      const copy = new PowerLossMember('c', 4096);
+      await copy.write(new Uint8Array(2048).fill(1), 0);
+      await copy.writeFua(new Uint8Array(512).fill(2), 512);
+      const { image } = copy.powerCut(seededRandom(seed));
+      assert.ok(image.subarray(512, 1024).every((b) => b === 2), `seed ${seed}`);
+      assert.ok(image.subarray(0, 512).every((b) => b === 0 || b === 1));
+    }
+    m.failAfterWrites(1);
+    await m.write(new Uint8Array(512), 0);
+    assert.equal(m.failed, false);
+    await assert.rejects(m.write(new Uint8Array(512), 0), /EIO/);
+    assert.equal(m.failed, true);
+    await assert.rejects(m.read(new Uint8Array(512), 0), /EIO/);
+    await assert.rejects(m.sync(), /EIO/);
+  });
+
   it('tears at 512-byte sectors and replays the same cut from the same seed', () => {
     const cutWith = (seed: number) => {
       const m = new PowerLossMember('m', 64 * 512);

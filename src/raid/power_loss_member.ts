@@ -34,11 +34,16 @@ export class PowerLossMember implements Member {
   private writesLeft = Infinity;
   syncs = 0;
 
+  /** REQ_FUA: durable on completion; absent on a disk built with `fua: false`, whose callers write, then flush. */
+  readonly writeFua?: (buf: Uint8Array, position: number) => Promise<void>;
+
   constructor(
     readonly name: string,
     sizeOrImage: number | Uint8Array,
+    opts: { fua?: boolean } = {},
   ) {
     this.durable = typeof sizeOrImage === 'number' ? new Uint8Array(sizeOrImage) : sizeOrImage.slice();
+    if (opts.fua !== false) this.writeFua = (buf, position) => this.fuaWrite(buf, position);
   }
 
   get size(): number {
@@ -88,8 +93,8 @@ export class PowerLossMember implements Member {
     this.cache.push({ position, bytes: buf.slice() });
   }
 
-  /** REQ_FUA: durable on completion; older cached writes lose the sectors it covers (the disk keeps the newest). */
-  async writeFua(buf: Uint8Array, position: number): Promise<void> {
+  /** The FUA write: older cached writes lose the sectors it covers (the disk keeps the newest). */
+  private async fuaWrite(buf: Uint8Array, position: number): Promise<void> {
     await Promise.resolve();
     this.writesLeft--;
     this.alive('write', position, buf.length);

@@ -38,12 +38,13 @@ describe('PowerLossMember', () => {
   it('a FUA write is durable at once and wins over older cached writes to its sectors; a member told to die fails every I/O after', async () => {
     const m = new PowerLossMember('m', 4096);
     await m.write(new Uint8Array(2048).fill(1), 0);
-    await m.writeFua(new Uint8Array(512).fill(2), 512);
+    await m.writeFua!(new Uint8Array(512).fill(2), 512);
+    assert.equal(new PowerLossMember('n', 512, { fua: false }).writeFua, undefined);
     // Whatever the cut does to the cached write, sectors 1 keeps the FUA bytes.
     for (let seed = 1; seed <= 8; seed++) {
       const copy = new PowerLossMember('c', 4096);
       await copy.write(new Uint8Array(2048).fill(1), 0);
-      await copy.writeFua(new Uint8Array(512).fill(2), 512);
+      await copy.writeFua!(new Uint8Array(512).fill(2), 512);
       const { image } = copy.powerCut(seededRandom(seed));
       assert.ok(image.subarray(512, 1024).every((b) => b === 2), `seed ${seed}`);
       assert.ok(image.subarray(0, 512).every((b) => b === 0 || b === 1));
@@ -98,7 +99,8 @@ describe('power loss during writes', () => {
     const bad: string[] = [];
     for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
       // One run in three on a 64 KiB area (one header, MD_FEATURE_PPL) instead of mdadm's 1 MiB.
-      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true });
+      // Every other run on disks without FUA writes (the log then flushes whole members between batches).
+      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true, noFua: seed % 2 === 0 });
       bad.push(...problems(r));
       if (r.violations) bad.push(`degraded seed ${r.seed}: ${r.violations} sectors wrong`);
     }

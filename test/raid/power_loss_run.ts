@@ -28,6 +28,8 @@ export interface PowerLossCase {
   readonly ppl?: boolean | 'small';
   /** One more member dies after a random number of its writes (if the run gets that far). */
   readonly failMidRun?: boolean;
+  /** Members without FUA writes: the PPL flushes whole members between batches instead. */
+  readonly noFua?: boolean;
 }
 
 export interface PowerLossResult {
@@ -74,14 +76,27 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Mostly small writes anywhere (1-64 sectors); one in six covers one or two whole stripes, aligned (md's full-stripe writes). */
+function pickWrite(random: () => number, sectors: number, stripeSectors: number): { sector: number; count: number } {
+  const stripes = Math.floor(sectors / stripeSectors);
+  if (random() < 1 / 6 && stripes >= 2) {
+    const k = 1 + Math.floor(random() * 2);
+    return { sector: Math.floor(random() * (stripes - k + 1)) * stripeSectors, count: k * stripeSectors };
+  }
+  const count = 1 + Math.floor(random() * Math.min(64, sectors));
+  return { sector: Math.floor(random() * (sectors - count + 1)), count };
+}
+
 /** Runs one case; never throws for an invariant (it counts), only for a broken tool. */
 export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   const random = seededRandom(c.seed);
   const n = 4 + Math.floor(random() * 3);
-  const chunkBytes = random() < 0.5 ? 4096 : 16384;
+  // 64 KiB chunks make full stripes wider than one PPL band (128 KiB): such writes log one entry.
+  const cr = random();
+  const chunkBytes = cr < 0.4 ? 4096 : cr < 0.8 ? 16384 : 65536;
   // A PPL array keeps 1 MiB of log before its data (mdadm's data offset grows by it).
   const memberBytes = c.ppl ? 5 << 19 : 3 << 19;
-  const members = Array.from({ length: n }, (_, i) => new PowerLossMember(`pl${i}`, memberBytes));
+  const members = Array.from({ length: n }, (_, i) => new PowerLossMember(`pl${i}`, memberBytes, { fua: !c.noFua }));
   const policy = c.ppl === true ? 'ppl' : 'resync';
   const array = await create(members, { level: c.level, chunkBytes, assumeClean: true, cleanDelayMs: 0, consistencyPolicy: policy });
   if (c.ppl === 'small') {
@@ -94,6 +109,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
   dying?.failAfterWrites(Math.floor(random() * 24));
 
   const sectors = array.size / SECTOR;
+  const stripeSectors = (n - (c.level === 6 ? 2 : 1)) * (chunkBytes / SECTOR);
   // Per array sector, the writes to it in issue order (overlapping writes are never in flight together).
   const history: ArrayWrite[][] = Array.from({ length: sectors }, () => []);
   // Per sector, the index in history of the newest write a completed flush made durable (-1: the old bytes).
@@ -124,8 +140,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
         }),
       );
     } else {
-      const count = 1 + Math.floor(random() * Math.min(64, sectors));
-      const sector = Math.floor(random() * (sectors - count + 1));
+      const { sector, count } = pickWrite(random, sectors, stripeSectors);
       if (busy(sector, count)) continue;
       const w: ArrayWrite = { id: writes++, sector, count, done: false };
       const data = new Uint8Array(count * SECTOR);

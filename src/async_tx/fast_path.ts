@@ -4,12 +4,14 @@
  * whatever its descriptor (Placement.inlineNow) — runs here with no engine
  * descriptor, no completion closure and no channel queue: the software channel
  * runs the kernel, and the descriptor is final before this returns, with the cookie,
- * counters, result, error and callback the general path (dispatch) gives it.
+ * counters, result, error and callback the general path (dispatch) gives it; and the
+ * op's list of blocks goes back to be lent again (operand_lists.ts).
  * Every other step takes the general path.
  */
 import { performance } from 'node:perf_hooks';
 import { DmaStatus, isIoOp, opSourceBytes, type HwOp } from '../dmaengine/index.js';
 import type { TxContext } from './context.js';
+import { returnOpList } from './operand_lists.js';
 import { beginTx, dispatch, timeInline, TxDescriptor, type CheckedSubmit, type Tx } from './submit.js';
 
 /** Starts a checked step `name` running `op`: on the fast path where it can, else on the general one. */
@@ -26,6 +28,7 @@ export function submitStep(ctx: TxContext, name: string, s: CheckedSubmit, op: H
   }
   tx.bytes = opSourceBytes(op);
   runNow(ctx, tx, op);
+  returnOpList(op);
   return tx;
 }
 

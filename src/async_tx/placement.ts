@@ -39,7 +39,10 @@ export interface Placement {
   chain(chan: Channel, tx: TxDescriptor, op: HwOp, parent: HwDescriptor): boolean;
   /** An engine reported `desc` final: complete `tx` (or run it again elsewhere). */
   completed(tx: TxDescriptor, desc: HwDescriptor): void;
-  /** The synchronous path ran `op` in `ns` nanoseconds (a sample of the steps, not every one). */
+  /**
+   * The synchronous path ran `op` in `ns` nanoseconds (a sample of the steps, not every one).
+   * It must not keep `op`: on the fast path its lists are lent again once this returns.
+   */
   ranInline(op: HwOp, ns: number): void;
 }
 

@@ -2,6 +2,7 @@
 import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError, OverlapError } from '../errors.js';
 import type { TxContext } from './context.js';
+import { leaseList } from './operand_lists.js';
 import { submitStep } from './fast_path.js';
 import { checkSubmit, TxFlags, type SubmitCtl, type Tx } from './submit.js';
 import { checkArray, checkLength, checkOffsets, firstOverlap, offsetAt, slotView, startsOf, type Offsets } from './validate.js';
@@ -33,7 +34,7 @@ export function pqViews(fn: string, blocks: unknown, offset: Offsets, len: numbe
   checkLength(fn, len);
   const n = list.length;
   const offs = checkOffsets(fn, offset, n, 'one per block');
-  const views: Array<Uint8Array | null> = [];
+  const views = leaseList();
   for (let i = 0; i < n; i++) views.push(slotView(fn, blockName, n, i, list[i], offsetAt(offs, i), len));
   return views;
 }

@@ -3,6 +3,7 @@ import type { HwOp } from '../dmaengine/index.js';
 import { InvalidArgumentError, OverlapError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { submitStep } from './fast_path.js';
+import { leaseList } from './operand_lists.js';
 import { checkSubmit, TxFlags, type SubmitCtl, type Tx } from './submit.js';
 import { checkArray, checkLength, checkOffsets, firstOverlap, offsetAt, slotView, startsOf, view, type Offsets } from './validate.js';
 
@@ -33,7 +34,8 @@ function xorSources(
   const d = view(fn, 'dest', dest, offsetAt(offs, 0), len);
   // Every source's view at base + i (null kept) for the checks, compacted afterwards.
   const base = withDest ? 1 : 0;
-  const all: Array<Uint8Array | null> = withDest ? [d] : [];
+  const all = leaseList();
+  if (withDest) all.push(d);
   for (let i = 0; i < n; i++) all.push(slotView(fn, srcName, n, i, list[i], offsetAt(offs, i + 1), len));
   if (checkDest) {
     const at = startsOf(all);

@@ -17,7 +17,7 @@ import { beginTx, dispatch, timeInline, TxDescriptor, type CheckedSubmit, type T
 /** Starts a checked step `name` running `op`: on the fast path where it can, else on the general one. */
 export function submitStep(ctx: TxContext, name: string, s: CheckedSubmit, op: HwOp): Tx {
   const parent = s.parent;
-  if ((parent !== null && parent.status !== DmaStatus.Complete) || isIoOp(op) || ctx.placement.inlineNow?.(op) !== true) {
+  if ((parent !== null && parent.status !== DmaStatus.Complete) || isIoOp(op) || ctx.placement.inlineNow?.(op, ctx) !== true) {
     return dispatch(ctx, beginTx(ctx, name, s), op);
   }
   const tx = new TxDescriptor(ctx, name, s.flags, parent, s.callback);

@@ -12,6 +12,7 @@
  * channel's domain).
  */
 import { DmaStatus, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
+import type { TxContext } from './context.js';
 import type { TxDescriptor } from './submit.js';
 
 /** Where a context's steps run, and what it is told as they run. */
@@ -25,7 +26,7 @@ export interface Placement {
    * True only when choose(op, ·) is sure to return null for any descriptor: the step may
    * then take the synchronous fast path (fast_path.ts). Absent: every step is chosen for.
    */
-  inlineNow?(op: HwOp): boolean;
+  inlineNow?(op: HwOp, ctx: TxContext): boolean;
   /**
    * Hands a step to `chan` (prepare, submit); false when the channel refuses
    * it at prepare, and the step then runs inline.

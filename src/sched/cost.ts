@@ -37,18 +37,36 @@ interface Rate {
 
 /** A figure per engine kind ("inline", "worker", …). */
 export class CostModel {
-  private readonly rates = new Map<string, Rate>();
+  /**
+   * Engine → operation → size class → rate. Nested maps, not one keyed by a joined string:
+   * serviceNs runs on every small step a client with engines places, and building the key
+   * would cost more than the lookup.
+   */
+  private readonly rates = new Map<string, Map<HwOpKind, Array<Rate | undefined>>>();
   private readonly overheads = new Map<string, number>();
 
-  private static key(engine: string, kind: HwOpKind, cls: number): string {
-    return `${engine}\u0000${kind}\u0000${cls}`;
+  /** The rates of `engine` and `kind` by size class, made when `create`. */
+  private row(engine: string, kind: HwOpKind, create: boolean): Array<Rate | undefined> | undefined {
+    let byKind = this.rates.get(engine);
+    if (byKind === undefined) {
+      if (!create) return undefined;
+      byKind = new Map();
+      this.rates.set(engine, byKind);
+    }
+    let row = byKind.get(kind);
+    if (row === undefined && create) {
+      row = SIZE_CLASS_LIMITS.map(() => undefined);
+      byKind.set(kind, row);
+    }
+    return row;
   }
 
   /** Sets a starting throughput (GB/s = bytes per ns) for every size class of an operation. */
   seedThroughput(engine: string, kind: HwOpKind, gbps: number, cls?: number): void {
     if (!(gbps > 0)) return;
+    const row = this.row(engine, kind, true)!;
     const classes = cls === undefined ? SIZE_CLASS_LIMITS.map((_, i) => i) : [cls];
-    for (const c of classes) this.rates.set(CostModel.key(engine, kind, c), { nsPerByte: 1 / gbps, samples: 0 });
+    for (const c of classes) row[c] = { nsPerByte: 1 / gbps, samples: 0 };
   }
 
   /** Sets the fixed cost of one descriptor on an engine (submit → completion seen), ns. */
@@ -62,17 +80,18 @@ export class CostModel {
 
   /** Estimated service time of `bytes` of source data, ns (without overhead or queueing). */
   serviceNs(engine: string, kind: HwOpKind, bytes: number): number {
-    const r = this.rates.get(CostModel.key(engine, kind, sizeClass(bytes)));
+    const r = this.row(engine, kind, false)?.[sizeClass(bytes)];
     return bytes * (r?.nsPerByte ?? DEFAULT_NS_PER_BYTE);
   }
 
   /** Records an observed service time, keeping the average current. */
   observe(engine: string, kind: HwOpKind, bytes: number, ns: number): void {
     if (!(bytes > 0) || !(ns > 0)) return;
-    const key = CostModel.key(engine, kind, sizeClass(bytes));
+    const row = this.row(engine, kind, true)!;
+    const cls = sizeClass(bytes);
     const perByte = ns / bytes;
-    const r = this.rates.get(key);
-    if (r === undefined) this.rates.set(key, { nsPerByte: perByte, samples: 1 });
+    const r = row[cls];
+    if (r === undefined) row[cls] = { nsPerByte: perByte, samples: 1 };
     else {
       // The first few samples count fully so a bad seed is forgotten fast.
       const a = r.samples < 4 ? 1 / (r.samples + 2) + ALPHA : ALPHA;
@@ -83,15 +102,18 @@ export class CostModel {
 
   /** Observed throughput in GB/s for display, or undefined if unknown. */
   throughput(engine: string, kind: HwOpKind, cls: number): number | undefined {
-    const r = this.rates.get(CostModel.key(engine, kind, cls));
+    const r = this.row(engine, kind, false)?.[cls];
     return r === undefined ? undefined : 1 / r.nsPerByte;
   }
 
   /** Every figure known, for stats(). */
   table(): Array<{ engine: string; op: HwOpKind; sizeClass: string; gbps: number; samples: number }> {
-    return [...this.rates].map(([key, r]) => {
-      const [engine, op, cls] = key.split('\u0000');
-      return { engine, op: op as HwOpKind, sizeClass: sizeClassName(Number(cls)), gbps: 1 / r.nsPerByte, samples: r.samples };
-    });
+    const out: Array<{ engine: string; op: HwOpKind; sizeClass: string; gbps: number; samples: number }> = [];
+    for (const [engine, byKind] of this.rates) {
+      for (const [op, row] of byKind) {
+        row.forEach((r, cls) => r !== undefined && out.push({ engine, op, sizeClass: sizeClassName(cls), gbps: 1 / r.nsPerByte, samples: r.samples }));
+      }
+    }
+    return out;
   }
 }

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { completeFromEngine, handToChannel, type Placement } from '../async_tx/placement.js';
+import type { TxContext } from '../async_tx/context.js';
 import { dispatch, runInline, type TxDescriptor } from '../async_tx/submit.js';
 import { DependencyFailedError, IoError, OperationError } from '../errors.js';
 import { DmaStatus, opSourceBytes, type Channel, type Device, type HwDescriptor, type HwOp, type HwOpKind } from '../dmaengine/index.js';
@@ -108,13 +109,26 @@ export class Scheduler implements Placement {
 
   /** Placement.choose: the engine for `op`, or null to run it inline. */
   choose(op: HwOp, tx: TxDescriptor): Channel | null {
-    return this.inlineNow(op) ? null : this.place(op, tx, this.policy);
+    return this.cheapInline(op) ? null : this.place(op, tx, this.policy);
   }
 
-  /** Placement.inlineNow: the inline policy, or auto where running inline costs less than the cheapest hand-off could. */
-  inlineNow(op: HwOp): boolean {
+  /**
+   * The inline policy, or auto where running inline costs less than the cheapest hand-off
+   * could: no need to ask the policy.
+   */
+  private cheapInline(op: HwOp): boolean {
     if (this.policy === inlinePolicy) return true;
     return this.policyName === 'auto' && this.model.serviceNs(INLINE, op.kind, opSourceBytes(op)) * (1 + WEIGHT) < this.minOffloadNs;
+  }
+
+  /**
+   * Placement.inlineNow: cheapInline, or no engine channel takes `op` — then place() finds
+   * none for any descriptor (the devices one already failed on only narrow the list).
+   */
+  inlineNow(op: HwOp, ctx: TxContext): boolean {
+    if (this.cheapInline(op)) return true;
+    for (const c of this.channelsFor(op.kind)) if (c.device !== ctx.software && c.accepts(op)) return false;
+    return true;
   }
 
   /** Placement.submit: stages what a re-run would need, then hands the step to the engine. */

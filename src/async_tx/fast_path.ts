@@ -17,7 +17,7 @@ import { beginTx, dispatch, timeInline, TxDescriptor, type CheckedSubmit, type T
 /** Starts a checked step `name` running `op`: on the fast path where it can, else on the general one. */
 export function submitStep(ctx: TxContext, name: string, s: CheckedSubmit, op: HwOp): Tx {
   const parent = s.parent;
-  if ((parent !== null && parent.status !== DmaStatus.Complete) || isIoOp(op) || ctx.placement.inlineNow?.(op, ctx) !== true) {
+  if ((parent !== null && parent.status !== DmaStatus.Complete) || isIoOp(op) || !inlineNow(ctx, op)) {
     return dispatch(ctx, beginTx(ctx, name, s), op);
   }
   const tx = new TxDescriptor(ctx, name, s.flags, parent, s.callback);
@@ -30,6 +30,19 @@ export function submitStep(ctx: TxContext, name: string, s: CheckedSubmit, op: H
   runNow(ctx, tx, op);
   returnOpList(op);
   return tx;
+}
+
+/**
+ * Whether the placement is sure to keep `op` inline. One that throws (a device's accepts()
+ * may) sends the step the general way, where choose() meeting the same throw fails the
+ * step with an OperationError instead of throwing at the caller.
+ */
+function inlineNow(ctx: TxContext, op: HwOp): boolean {
+  try {
+    return ctx.placement.inlineNow?.(op, ctx) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `tx`'s kernel on the software channel now and completes it (complete(), counted as one step that never waited). */

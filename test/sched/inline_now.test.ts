@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { bindOps } from '../../src/async_tx/client.js';
 import { TxContext } from '../../src/async_tx/context.js';
 import { TxDescriptor } from '../../src/async_tx/submit.js';
-import { ALL_CAPABILITIES, Channel, type Device, type HwOp } from '../../src/provider.js';
+import { ALL_CAPABILITIES, Channel, DmaStatus, OperationError, type Device, type HwOp } from '../../src/provider.js';
 import type { Policy } from '../../src/sched/policy.js';
 import { Scheduler } from '../../src/sched/scheduler.js';
 
@@ -78,5 +79,20 @@ describe('Scheduler.inlineNow', () => {
     assert.equal(custom.scheduler.inlineNow(xor(4096), custom.ctx), true);
     const inline = setUp('inline', engines, false);
     assert.equal(inline.scheduler.inlineNow(memset(1 << 22), inline.ctx), true);
+  });
+
+  it('a device whose accepts() throws fails the step, as choose() does, instead of throwing at the caller', () => {
+    class Broken extends IdleChannel {
+      override accepts(): boolean {
+        throw new Error('accepts bug');
+      }
+    }
+    const { ctx } = setUp('offload', [new Broken('broken', false)], false);
+    const dest = new Uint8Array(64);
+    const tx = bindOps(ctx).asyncMemset(dest, 9, 0, 64);
+    assert.equal(tx.status, DmaStatus.Error);
+    assert.ok(tx.error instanceof OperationError);
+    assert.match(tx.error.message, /policy threw: Error: accepts bug/);
+    assert.deepEqual(dest, new Uint8Array(64), 'nothing written');
   });
 });

@@ -28,7 +28,7 @@ export async function resyncIfNeeded(array: RaidArray, flags: ArrayFlags): Promi
   const bar = progress('resync', flags);
   const r = await resync(array, { progress: (d, t) => bar.update(d, t) });
   bar.end();
-  note(flags, `resync done: ${r.mismatches} mismatched sectors rewritten`);
+  note(flags, `resync done: ${r.mismatches} mismatched sectors rewritten${r.skipped ? `; ${(r.skipped / 1e6).toFixed(1)} of ${(r.bytes / 1e6).toFixed(1)} MB per member skipped (in sync by the write-intent bitmap)` : ''}`);
 }
 
 export interface ReadFlags extends ArrayFlags {

@@ -66,9 +66,10 @@ async function runRebuild(array: RaidArray, flags: ArrayFlags): Promise<void> {
     const r = await rebuild(array, { progress: (d, t) => bar.update(d, t), signal: controller.signal });
     bar.end();
     const seconds = (Date.now() - t0) / 1000;
-    if (flags.json) printJson({ rebuilt: r.slots, bytes: r.bytes, aborted: r.aborted, seconds, state: stateWords(array) });
+    // skipped: member bytes the write-intent bitmap held in sync (a re-add recovers only the rest).
+    if (flags.json) printJson({ rebuilt: r.slots, bytes: r.bytes, skipped: r.skipped, aborted: r.aborted, seconds, state: stateWords(array) });
     else if (r.slots.length === 0) process.stdout.write('rebuild: nothing to rebuild (no member being recovered, no spare for a missing slot)\n');
-    else process.stdout.write(`rebuild: slot ${r.slots.join(', ')} ${r.aborted ? 'interrupted (resumes from the checkpoint)' : 'in sync'}; ${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s\n`);
+    else process.stdout.write(`rebuild: slot ${r.slots.join(', ')} ${r.aborted ? 'interrupted (resumes from the checkpoint)' : 'in sync'}; ${(r.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s${r.skipped ? ` (${(r.skipped / 1e6).toFixed(1)} MB of it skipped: in sync by the write-intent bitmap)` : ''}\n`);
     if (r.aborted) process.exitCode = 130;
     else await resyncIfNeeded(array, flags); // a dirty array rebuilt degraded: now its parity
   } finally {

@@ -29,6 +29,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, cpSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { bitmapCases, bitmapJob } from './bitmap_cases.mjs';
 import { pplCases, pplJob } from './ppl_cases.mjs';
 import { CACHE, ROOT, runVm } from './vm.mjs';
 
@@ -135,6 +136,13 @@ function casesOf(shapeList, full = false) {
     ['1.1', { level: 5, layout: 'right-symmetric', chunk: 128, n: 3, size: 33 * M + 7 * 512 }],
     ['1.1', { level: 6, layout: 'left-symmetric', chunk: 512, n: 6, size: 8 * M }],
   ]) list.push({ ...s, dir: 'rev', variant: 'clean', meta, id: `rev-meta${meta.replace('.', '')}-${shapeId(s)}` });
+  // The same places written by asynctx (create --metadata): md assembles, checks and reads them.
+  for (const [meta, variant, s] of [
+    ['1.0', 'plain', { level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 33 * M + 7 * 512 }],
+    ['1.0', 'missing', { level: 6, layout: 'right-asymmetric', chunk: 16, n: 5, size: 8 * M }],
+    ['1.1', 'clean', { level: 5, layout: 'right-symmetric', chunk: 128, n: 3, size: 33 * M + 7 * 512 }],
+    ['1.1', 'rebuilt', { level: 6, layout: 'left-symmetric', chunk: 512, n: 6, size: 8 * M }],
+  ]) list.push({ ...s, dir: 'fwd', variant, meta, id: `fwd-meta${meta.replace('.', '')}-${variant}-${shapeId(s)}` });
   // md arrays made with mdadm's own choices overridden: a smaller used size, a chosen data offset.
   for (const [tag, extra, s] of [
     ['size20M', '--size=20480', { level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 33 * M + 7 * 512 }],
@@ -142,6 +150,8 @@ function casesOf(shapeList, full = false) {
   ]) list.push({ ...s, dir: 'rev', variant: 'clean', mdExtra: extra, id: `rev-${tag}-${shapeId(s)}` });
   // The partial parity log across a crash, both ways (ppl_cases.mjs).
   list.push(...pplCases());
+  // Write-intent bitmaps both ways, across crashes and re-adds (bitmap_cases.mjs).
+  list.push(...bitmapCases());
   return list;
 }
 
@@ -266,6 +276,7 @@ async function forwardPrepare(c) {
   mkdirSync(p.dir, { recursive: true });
   const miss = c.variant === 'missing' ? missingSlots(c) : [];
   const argv = ['create', '--level', String(c.level), '--layout', c.layout, '--chunk', `${c.chunk}K`, '--name', c.id.slice(0, 20)];
+  if (c.meta) argv.push('--metadata', c.meta);
   if (c.sizes) p.members.forEach((m, i) => sparse(m, sizeOf(c, i)));
   else argv.push('--member-size', String(c.size));
   if (c.variant === 'clean') argv.push('--assume-clean');
@@ -488,7 +499,8 @@ async function reversePrepare(c) {
 
 /**
  * mdadm 4.2 adds an internal write-intent bitmap by itself when members exceed
- * 100 GiB; asynctx implements no bitmap, so such shapes are created without one.
+ * 100 GiB; these shapes compare the superblock without one (create --bitmap none
+ * on the asynctx side); bitmap_cases.mjs covers arrays over 100 GiB with mdadm's bitmap.
  */
 function bitmapArg(c) {
   return c.size > 100 * 1024 * M ? '--bitmap=none' : '';
@@ -629,6 +641,12 @@ function parse(text) {
   const byCase = new Map();
   let cur = null;
   for (const line of text.split('\n')) {
+    // mdadm -X output, by tag (bitmap_cases.mjs: B0 = member 0 before assembly…).
+    const xb = /^@@XB(\w+) ?(.*)$/.exec(line);
+    if (xb && cur) {
+      ((cur.xb ??= {})[xb[1]] ??= []).push(xb[2]);
+      continue;
+    }
     const ex = /^@@EX(\d+) ?(.*)$/.exec(line);
     if (ex && cur) {
       ((cur.examineBy ??= {})[ex[1]] ??= []).push(ex[2]);
@@ -768,16 +786,20 @@ async function main() {
   snapshot();
   process.stderr.write(`[md-verify] ${all.length} cases\n`);
   const pplCtx = { paths, asx, sparse, sha, record, mkdir: async (d) => mkdirSync(d, { recursive: true }), distDir: () => join(dirname(ASX), '..', 'dist') };
+  // Bitmap cases also compare mdadm's text with asynctx's, capture fixtures, and send a job to round 2.
+  const bmCtx = { ...pplCtx, fields, examineDiffs, capture: CAPTURE, again: (job) => round2.push({ job }) };
   const jobs = all.map((c) => {
     const p = paths(c);
     if (c.dir.startsWith('ppl')) return pplJob(c, pplCtx);
+    if (c.dir.startsWith('bm')) return bitmapJob(c, bmCtx);
     return c.dir === 'fwd'
       ? { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => forwardPrepare(c), script: (prep, base, md) => forwardJob(c, base, prep, md), verify: (prep, out) => forwardVerify(c, prep, out) }
       : { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
   });
   await runBatches(jobs, 'round 1');
   // Round 2: md-made arrays that asynctx rebuilt (degraded ones) or wrote to (the others), back to md.
-  const jobs2 = round2.map(({ c, prep, id2, variant2 }) => {
+  const jobs2 = round2.map(({ c, prep, id2, variant2, job }) => {
+    if (job) return job;
     const id = id2 ?? c.id.replace(/^rev-([A-Za-z0-9]+)-/, (_, v) => `rev2-${v}-${v === 'missing' ? 'rebuilt' : 'written'}-`);
     const c2 = { ...c, dir: 'rev2', id, variant: variant2 ?? c.variant };
     const p = paths(c);
@@ -805,7 +827,7 @@ function report(seconds) {
   writeFileSync(file, JSON.stringify(results, null, 2));
   const list = (x) => (x === undefined ? '-' : x.length ? x.join('; ') : 'same');
   const cols = (r) => {
-    if (r.dir?.startsWith('ppl')) return r.summary;
+    if (r.dir?.startsWith('ppl') || r.dir?.startsWith('bm')) return r.summary;
     if (r.dir === 'fwd' || r.dir === 'rev2') {
       const extra = r.asxMismatchBefore !== undefined ? ` (asynctx counted ${r.asxMismatchBefore})` : r.interrupted !== undefined ? ` [rebuild ${r.interrupted ? `interrupted at ${r.recoveryOffset}` : 'finished before the interrupt'}]` : '';
       return `assemble=${r.assemble ? 'ok' : 'FAIL'} start=[${r.atStart ?? '-'}] mismatch_cnt=${r.mismatch ?? '-'}${extra} bytes=${r.bytes1 && r.bytes2 ? 'match' : 'DIFF'}` +

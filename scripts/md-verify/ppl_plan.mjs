@@ -33,3 +33,14 @@ export function slotWrite(i, size, align) {
   const k = (i * 7) % Math.floor(size / 512 / slot);
   return { at: (k * slot + ((i * 3) % 40)) * 512, len: (slot - 48 - ((i * 5) % 60)) * 512, seed: 0 };
 }
+
+/**
+ * Write `i` of the bitmap crash cases: unaligned pieces of consecutive 90 KiB
+ * slots from `start`, so that the writes dirty a few bitmap chunks only.
+ * `align` 1: bytes (asynctx's writer); 512: whole sectors in 184-sector slots
+ * (the VM's dd loop, as SHELL_REGION in bitmap_crash.mjs computes them).
+ */
+export function regionWrite(i, start, align) {
+  if (align === 1) return { at: start + i * 90 * 1024 + ((i * 37) % 509), len: 90 * 1024 - 600 - ((i * 13) % 800), seed: 1000 + i };
+  return { at: start + (i * 184 + ((i * 3) % 40)) * 512, len: (184 - 48 - ((i * 5) % 60)) * 512, seed: 0 };
+}

@@ -90,12 +90,13 @@ async function fwdPrepare(c, ctx) {
   writeFileSync(p.p1, image);
   await ctx.asx(['write', '--input', p.p1, ...p.members]);
   const acked = await killedWriter(ctx, p.members);
+  const stripe = c.chunk * 1024 * (p.members.length - 1);
   for (let i = 0; i <= acked; i++) {
-    const w = slotWrite(i, size, 1);
+    const w = slotWrite(i, size, 1, stripe);
     image.set(fill(w.len, w.seed), w.at);
   }
   // The write in flight at the kill: its sectors may hold either version; everything else is known.
-  const w = slotWrite(acked + 1, size, 1);
+  const w = slotWrite(acked + 1, size, 1, stripe);
   const a0 = Math.floor(w.at / 512) * 512;
   const b0 = Math.ceil((w.at + w.len) / 512) * 512;
   const entries = await logEntries(ctx, p.members);

@@ -23,7 +23,10 @@ export function fill(len, seed) {
  * `align` 1: byte-unaligned 90 KiB slots (asynctx); 512: whole sectors in
  * 184-sector slots (the VM's dd loop, as SHELL_PLAN computes them).
  */
-export function slotWrite(i, size, align) {
+export function slotWrite(i, size, align, stripe = 0) {
+  // Every fourth asynctx write is one whole aligned stripe (a full-stripe write: an entry without
+  // partial parity) — write 26 among them, the one in flight when ppl-fwd-kill kills after 25 acks.
+  if (align === 1 && stripe > 0 && i % 4 === 2) return { at: ((i * 5) % Math.floor(size / stripe)) * stripe, len: stripe, seed: 1000 + i };
   if (align === 1) {
     const slot = 90 * 1024;
     const k = (i * 7) % Math.floor(size / slot);

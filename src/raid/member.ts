@@ -102,6 +102,11 @@ export interface FileMemberOptions {
   readonly readonly?: boolean;
   /** Requests in flight at once on this member (default 16). */
   readonly queueDepth?: number;
+  /**
+   * Write through (O_DSYNC): every write is durable when it completes, as on a disk without a
+   * volatile write cache. Slower; what a log's ordering costs is then only its own writes.
+   */
+  readonly writeThrough?: boolean;
 }
 
 async function blockDeviceSize(path: string, fd: number): Promise<number> {
@@ -131,16 +136,19 @@ export class FileMember implements Member {
     /** The open file descriptor (positional I/O only; engines that reach files may use it too). */
     readonly fd: number,
     depth: number,
+    writeThrough = false,
   ) {
     this.queue = new QueueDepth(depth);
+    // Every write on fd is durable already: FUA writes need no second descriptor.
+    if (writeThrough) this.fuaFd = Promise.resolve(fd);
   }
 
   /** Opens an existing file or block device. */
   static async open(path: string, opts: FileMemberOptions = {}): Promise<FileMember> {
-    const fd = await openFd(path, opts.readonly ? constants.O_RDONLY : constants.O_RDWR);
+    const fd = await openFd(path, opts.readonly ? constants.O_RDONLY : constants.O_RDWR | (opts.writeThrough ? constants.O_DSYNC : 0));
     try {
       const size = await blockDeviceSize(path, fd);
-      return new FileMember(path, size, fd, opts.queueDepth ?? 16);
+      return new FileMember(path, size, fd, opts.queueDepth ?? 16, opts.writeThrough === true);
     } catch (err) {
       await closeFd(fd);
       throw err;
@@ -149,14 +157,14 @@ export class FileMember implements Member {
 
   /** Creates (or extends) a sparse file of `size` bytes and opens it. Existing bytes are kept. */
   static async create(path: string, size: number, opts: FileMemberOptions = {}): Promise<FileMember> {
-    const fd = await openFd(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const fd = await openFd(path, constants.O_RDWR | constants.O_CREAT | (opts.writeThrough ? constants.O_DSYNC : 0), 0o644);
     try {
       const st = await fstatFd(fd);
       if (st.isFile() && st.size < size) {
         await new Promise<void>((resolve, reject) => fs.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
       }
       const real = await blockDeviceSize(path, fd);
-      return new FileMember(path, real, fd, opts.queueDepth ?? 16);
+      return new FileMember(path, real, fd, opts.queueDepth ?? 16, opts.writeThrough === true);
     } catch (err) {
       await closeFd(fd);
       throw err;
@@ -237,7 +245,7 @@ export class FileMember implements Member {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    const fua = this.fuaFd?.then(closeFd, () => undefined) ?? Promise.resolve();
+    const fua = this.fuaFd?.then((fd) => (fd === this.fd ? undefined : closeFd(fd)), () => undefined) ?? Promise.resolve();
     return Promise.all([closeFd(this.fd), fua]).then(() => undefined);
   }
 }

@@ -89,3 +89,22 @@ test('FileMember.writeFua: the bytes land through a second (O_DSYNC) descriptor,
     t.done();
   }
 });
+
+test('FileMember writeThrough: writes go through an O_DSYNC descriptor, writeFua uses it too, close closes it once', async () => {
+  const t = tmp();
+  try {
+    const path = join(t.dir, 'wt');
+    const m = await FileMember.create(path, 16 * 1024, { writeThrough: true });
+    await m.write(new Uint8Array(4096).fill(5), 0);
+    await m.writeFua(new Uint8Array(4096).fill(6), 4096);
+    await m.close();
+    const bytes = readFileSync(path);
+    assert.ok(bytes.subarray(0, 4096).every((b) => b === 5));
+    assert.ok(bytes.subarray(4096, 8192).every((b) => b === 6));
+    const again = await FileMember.open(path, { writeThrough: true });
+    await again.close();
+    await again.close();
+  } finally {
+    t.done();
+  }
+});

@@ -11,10 +11,10 @@
  * completion means every target accepted its bytes, not that they are durable.
  */
 import { isIoTarget, type HwOp, type IoTarget } from '../dmaengine/index.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, OverlapError } from '../errors.js';
 import type { TxContext } from './context.js';
 import { beginTx, checkSubmit, dispatch, type SubmitCtl, type Tx } from './submit.js';
-import { checkArray, checkLength, checkNoOverlap, describe, expandOffsets, view, type Offsets } from './validate.js';
+import { checkArray, checkLength, describe, expandOffsets, firstOverlap, startsOf, view, type Offsets } from './validate.js';
 
 /** Most transfers in one I/O step (what one worker ring slot describes). */
 export const IO_MAX_TRANSFERS = 64;
@@ -50,6 +50,19 @@ function checkTransfers(
 }
 
 /**
+ * Refuses two buffers that share a byte, naming the first pair in index order (the lowest i,
+ * then the lowest j < i). Pairwise, but on starts read once and compared as numbers: at most
+ * IO_MAX_TRANSFERS buffers, and nothing is allocated unless one is refused.
+ */
+function refuseSharedBytes(fn: string, blocks: readonly Uint8Array[], len: number): void {
+  const at = startsOf(blocks);
+  for (let i = 1; i < blocks.length; i++) {
+    const j = firstOverlap(blocks[i]!, at[i]!, blocks, at, len, false, -1, i);
+    if (j >= 0) throw new OverlapError(`${fn}: buffers[${i}] overlaps buffers[${j}]`);
+  }
+}
+
+/**
  * Reads `len` bytes at positions[i] of targets[i] into buffers[i][offset…], for every i.
  * @throws InvalidArgumentError, OutOfRangeError, OverlapError (two buffers may not share a byte),
  *   UnknownFlagError (only Ack and Fence apply), DependencyMisuseError, ClientClosedError.
@@ -82,11 +95,7 @@ function ioStep(
   const s = checkSubmit(ctx, fn, submit, 0);
   const t = checkTransfers(fn, buffers, targets, positions, offset, len);
   // Two reads into one byte would leave it to chance which lands last.
-  if (kind === 'io_read') {
-    for (let i = 1; i < t.blocks.length; i++) {
-      checkNoOverlap(fn, { name: `buffers[${i}]`, view: t.blocks[i]! }, t.blocks.slice(0, i).map((v, j) => ({ name: `buffers[${j}]`, view: v })), false);
-    }
-  }
+  if (kind === 'io_read') refuseSharedBytes(fn, t.blocks, len);
   const op: HwOp = { kind, ...t };
   return dispatch(ctx, beginTx(ctx, kind, s), op);
 }

@@ -2,7 +2,7 @@
  * Argument checks shared by the operations. Each throws a typed usage error
  * naming the function, the argument and the rule, before anything is written.
  */
-import { InvalidArgumentError, OutOfRangeError, OverlapError } from '../errors.js';
+import { InvalidArgumentError, OutOfRangeError } from '../errors.js';
 
 /** An operation's offset argument: one for every block, or one per block. */
 export type Offsets = number | readonly number[];
@@ -84,38 +84,6 @@ export function checkArray(fn: string, name: string, value: unknown): readonly u
   return value;
 }
 
-/**
- * Whether two views share any byte. The ranges are compared first: reading
- * `.buffer` costs far more than two additions, and most pairs do not intersect.
- */
-export function overlaps(a: Uint8Array, b: Uint8Array): boolean {
-  if (!(a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length)) return false;
-  return a.buffer === b.buffer;
-}
-
-/** Whether two views are the same bytes exactly. */
-export function identical(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteOffset === b.byteOffset && a.length === b.length && a.buffer === b.buffer;
-}
-
-/**
- * Refuses an output that overlaps another block, except an input that is the
- * very same bytes when `sameAllowed` (an in-place update the kernel supports).
- */
-export function checkNoOverlap(
-  fn: string,
-  output: { name: string; view: Uint8Array },
-  others: ReadonlyArray<{ name: string; view: Uint8Array | null }>,
-  sameAllowed: boolean,
-): void {
-  for (const o of others) {
-    if (o.view === null) continue;
-    if (!overlaps(output.view, o.view)) continue;
-    if (sameAllowed && identical(output.view, o.view)) continue;
-    throw new OverlapError(`${fn}: ${output.name} overlaps ${o.name}${sameAllowed ? ' (only the very same bytes are allowed)' : ''}`);
-  }
-}
-
 /*
  * The operations' own overlap checks work on numbers. On Node 20's V8, `byteOffset` and
  * `buffer` are slow accessors (about 10 and 30 ns a read, against 1 for `length`), so each
@@ -141,8 +109,8 @@ export function startsOf(views: ReadonlyArray<Uint8Array | null>): Float64Array 
 }
 
 /**
- * Index of the first of `views` (other than `skip`; null ones pass) sharing a byte with `out`,
- * which starts at `outStart`; -1 when none does. `at` holds the views' starts (startsOf).
+ * Index of the first of views[0..end) (other than `skip`; null ones pass) sharing a byte with
+ * `out`, which starts at `outStart`; -1 when none does. `at` holds the views' starts (startsOf).
  * With `sameAllowed`, a view that is the very same bytes as `out` passes (an in-place update).
  */
 export function firstOverlap(
@@ -153,8 +121,9 @@ export function firstOverlap(
   len: number,
   sameAllowed: boolean,
   skip: number,
+  end = views.length,
 ): number {
-  for (let j = 0; j < views.length; j++) {
+  for (let j = 0; j < end; j++) {
     const d = at[j] - outStart;
     // Also false for NaN (a null view).
     if (!(d < len && d > -len) || j === skip) continue;

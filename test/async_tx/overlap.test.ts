@@ -2,13 +2,14 @@
  * The operations' overlap checks (validate.ts: starts read once, ranges compared as
  * numbers, buffers only for intersecting ranges) against the rule as DESIGN §3 states
  * it, written here the slow, obvious way: an output may not share a byte with any other
- * block (xor: except a source that is the very same bytes as dest). Views of two
- * buffers at the same offsets make ranges that intersect as numbers but not in memory.
+ * block (xor: except a source that is the very same bytes as dest; io_read: no two buffers
+ * share a byte). Views of two buffers at the same offsets make ranges that intersect as
+ * numbers but not in memory.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { allocBlock, asyncGenSyndrome, asyncMemcpy, asyncRaid6DatapRecov, asyncRaid6TwoDataRecov, asyncXor, OverlapError } from '../../src/index.js';
+import { allocBlock, asyncGenSyndrome, asyncIoRead, asyncMemcpy, asyncRaid6DatapRecov, asyncRaid6TwoDataRecov, asyncXor, OverlapError, type IoTarget } from '../../src/index.js';
 
 const SIZE = 192;
 const buffers = [new Uint8Array(SIZE), new Uint8Array(SIZE), allocBlock(SIZE)];
@@ -68,6 +69,22 @@ describe('overlap checks match the rule, pair by pair', () => {
         expectOutcome(() => asyncMemcpy(make(dest, len)!, make(src, len)!, 0, 0, len), share(dest, src, len) ? 'dest overlaps src' : null);
       }),
       { numRuns: 800 },
+    );
+  });
+
+  it('io_read: no two buffers share a byte, the first pair named', () => {
+    const target: IoTarget = { name: 't', fd: null, read: (_d, _p, done) => queueMicrotask(() => done(null)), write: (_s, _p, done) => queueMicrotask(() => done(null)) };
+    fc.assert(
+      fc.property(fc.array(arbView.map((v) => v ?? { buf: 2, at: 0 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 24 }), (specs, len) => {
+        let want: string | null = null;
+        for (let i = 1; i < specs.length && want === null; i++) {
+          const j = specs.slice(0, i).findIndex((s) => share(specs[i]!, s, len));
+          if (j >= 0) want = `buffers[${i}] overlaps buffers[${j}]`;
+        }
+        const n = specs.length;
+        expectOutcome(() => asyncIoRead(specs.map((v) => make(v, len)!), new Array(n).fill(target), specs.map((_, i) => i * len), 0, len), want);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -4,11 +4,19 @@
 // file read and write (4 threads by default), and a RAID verb keeps requests in flight on every member at once,
 // so it is widened here unless the user chose a size. (An ES module entry is read through the pool already.)
 process.env.UV_THREADPOOL_SIZE ??= '16';
-// The benchmarks (bench/) register `asynctx bench …` here: the product's CLI in src/ never imports them.
-Promise.all([import('../dist/src/cli/main.js'), import('../dist/bench/index.js')]).then(
-  ([cli, bench]) => cli.main(process.argv, [bench.registerBench]),
-  (err) => {
-    console.error(`asynctx: cannot load the built CLI (${err.message}); run \`npm run build\` first`);
-    process.exitCode = 1;
-  },
-);
+// The benchmarks (bench/) register `asynctx bench …` here: the product's CLI in src/ never imports them. They are
+// loaded for any command but the product's own (COMMANDS), so `--help`, a usage error or `bench` sees them and
+// `raid status` does not pay for loading them.
+import('../dist/src/cli/main.js')
+  .then(async (cli) => {
+    const own = cli.COMMANDS.includes(process.argv[2]);
+    const extra = own ? [] : [(await import('../dist/bench/index.js')).registerBench];
+    return { cli, extra };
+  })
+  .then(
+    ({ cli, extra }) => cli.main(process.argv, extra),
+    (err) => {
+      console.error(`asynctx: cannot load the built CLI (${err.message}); run \`npm run build\` first`);
+      process.exitCode = 1;
+    },
+  );

@@ -12,29 +12,11 @@ import { performance } from 'node:perf_hooks';
 import { DmaStatus, isIoOp, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
 import { AsyncTxError, DependencyFailedError, DependencyMisuseError, InvalidArgumentError, OperationError, UnknownFlagError } from '../errors.js';
 import type { TxContext } from './context.js';
+import { TxFlags } from './flags.js';
 import { describe } from './validate.js';
 
-/** Consumer flags (enum async_tx_flags). */
-export const TxFlags = {
-  /** xor: ignore the destination's contents (dest = ⊕ srcs). */
-  XorZeroDst: 1,
-  /** xor, xor_val: srcs[0] is the destination; skip it as a source. */
-  XorDropDst: 2,
-  /** Acknowledge the descriptor at once: it will not be a parent. */
-  Ack: 4,
-  /** Order this descriptor after everything before it on its channel. */
-  Fence: 8,
-  /** pq: read-modify-write, P ^= ⊕ D_i and Q ^= Σ g^i·D_i. */
-  PqXorDst: 16,
-} as const;
-export type TxFlags = number;
+export { TxFlags, SumCheck } from './flags.js';
 const ALL_FLAGS = 31;
-
-/** Result bits of the validate operations (enum sum_check_flags). */
-export const SumCheck = {
-  PResult: 1,
-  QResult: 2,
-} as const;
 
 /** Completion callback: runs once, asynchronously, with the error if the operation failed. */
 export type TxCallback = (error?: Error) => void;

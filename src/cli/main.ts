@@ -20,6 +20,12 @@ import { registerStats } from './stats.js';
  */
 const reported = new WeakSet<CommanderError>();
 
+/**
+ * The product's own commands, as buildProgram registers them: bin/asynctx.js
+ * skips loading the benchmarks' registrar when the command is one of these.
+ */
+export const COMMANDS: readonly string[] = ['raid', 'stats', 'demo'];
+
 /** Adds commands to the program (the benchmarks' registrar is one). */
 export type Registrar = (program: Command) => void;
 

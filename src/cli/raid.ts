@@ -160,5 +160,5 @@ function registerManageVerbs(raid: Command): void {
 
   common(raid.command('status').argument('<members...>'), false)
     .description('one-screen state, like /proc/mdstat')
-    .action(async (members: string[], flags: ArrayFlags) => (await manage()).raidStatus(members, flags));
+    .action(async (members: string[], flags: ArrayFlags) => (await inspect()).raidStatus(members, flags));
 }

@@ -4,9 +4,13 @@
  * plain lines otherwise), and output. Loaded when a verb runs; the flags are
  * defined in raid_options.ts.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { InvalidArgumentError } from 'commander';
-import { assemble, FileMember, isNbdUri, NbdMember, type Assembled, type Member, type RaidOps } from '../raid/index.js';
+// The modules themselves, not the raid/index.js barrel: a verb loads what it runs (test/cli/startup.test.ts).
+import { assemble, type Assembled } from '../raid/assemble.js';
+import { FileMember, type Member } from '../raid/member.js';
+import { isNbdUri, NbdMember } from '../raid/nbd_member.js';
+import { reportOnlyOps, type RaidOps } from '../raid/ops.js';
 import type { Engine } from '../cli_engine.js';
 import type { ArrayFlags } from './raid_options.js';
 
@@ -49,22 +53,25 @@ export async function openMembers(paths: readonly string[], flags: ArrayFlags, r
 /**
  * Opens and assembles on the engines the flags ask for; warnings go to
  * stderr. The array owns (and stop() closes) the members and the client.
- * @param engine false for a verb that only inspects (detail, status): no
- *   client is made and the client module is not even loaded; the array runs
- *   on the software path, which instantiates no kernel until an operation
- *   needs one, and an inspection runs none.
+ * @param run where parity work runs: 'engines', the client the flags ask for;
+ *   'software', the module-level functions (no client, no worker code; the
+ *   kernels only once an operation needs one); 'report', nowhere, for a
+ *   read-only array a verb only describes (detail, status): not even the
+ *   submit path is loaded (raid/ops.ts reportOnlyOps).
  */
-export async function openArray(paths: readonly string[], flags: ArrayFlags, engine = true): Promise<Assembled> {
+export async function openArray(paths: readonly string[], flags: ArrayFlags, run: 'engines' | 'software' | 'report' = 'engines'): Promise<Assembled> {
   const readonly = flags.readonly === true;
+  if (run === 'report' && !readonly) throw new Error('internal: an array opened to report on must be read-only');
   const members: Member[] = await openMembers(paths, flags, readonly);
   let client: Engine | null = null;
   try {
-    if (engine) client = (await import('../cli_engine.js')).engineFor(flags);
+    if (run === 'engines') client = (await import('../cli_engine.js')).engineFor(flags);
+    const ops: RaidOps | undefined = client?.ops ?? (run === 'report' ? reportOnlyOps : undefined);
     const assembled = await assemble(members, {
       readonly,
       force: flags.force === true,
       ownsMembers: true,
-      ...(client === null ? {} : { ops: client.ops, ownsOps: true }),
+      ...(ops === undefined ? {} : { ops, ownsOps: client !== null }),
       log: (msg) => note(flags, msg),
     });
     return assembled;
@@ -95,6 +102,8 @@ export function progress(label: string, flags: ArrayFlags): Progress {
   const rate = () => last.done / Math.max(0.001, (Date.now() - start) / 1000);
   if (flags.quiet || flags.json) return { update: (d, t) => void (last = { done: d, total: t }), end: () => undefined };
   if (process.stderr.isTTY) {
+    // Loaded only for a bar on a terminal; require, as it is CommonJS (no export scan by the ES loader).
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
     const bar = new cliProgress.SingleBar(
       {
         format: `${label} [{bar}] {percentage}% | {mbdone}/{mbtotal} MB | {rate} MB/s | ETA {eta_formatted}`,

@@ -1,21 +1,16 @@
 /**
- * `asynctx raid examine` and `asynctx raid detail`: print superblocks (or a
+ * `asynctx raid examine`, `detail` and `status`: print superblocks (or a
  * member's bitmap and bad-block log) and describe an assembled array. They
- * compute nothing, so they run on no engine: no client, no kernels, no workers.
+ * compute nothing, so they run on no engine: no client, no kernels, no workers,
+ * not even the submit path; the modules are imported themselves, not through
+ * the raid/index.js barrel (test/cli/startup.test.ts checks what loads).
  */
-import {
-  badBlocksText,
-  bitmapExamineJson,
-  bitmapExamineText,
-  detailJson,
-  detailText,
-  examineText,
-  formatUuid,
-  readMemberBadBlocks,
-  readMemberBitmap,
-  readSuperblock,
-  SECTOR,
-} from '../raid/index.js';
+import { readSuperblock } from '../raid/assemble.js';
+import { badBlocksText } from '../raid/badblocks.js';
+import { bitmapExamineJson, bitmapExamineText } from '../raid/bitmap.js';
+import { readMemberBadBlocks, readMemberBitmap } from '../raid/member_logs.js';
+import { detailJson, detailText, examineText, stateWords } from '../raid/report.js';
+import { formatUuid, SECTOR } from '../raid/superblock.js';
 import { printJson } from '../cli_support.js';
 import { openArray, openMember, type ArrayFlags } from './raid_common.js';
 
@@ -51,10 +46,35 @@ export async function raidExamine(paths: string[], flags: ExamineFlags): Promise
 }
 
 export async function raidDetail(paths: string[], flags: ArrayFlags): Promise<void> {
-  const { array } = await openArray(paths, { ...flags, readonly: true }, false);
+  const { array } = await openArray(paths, { ...flags, readonly: true }, 'report');
   try {
     if (flags.json) printJson(detailJson(array));
     else process.stdout.write(detailText(array));
+  } finally {
+    await array.stop();
+  }
+}
+
+export async function raidStatus(paths: string[], flags: ArrayFlags): Promise<void> {
+  const { array } = await openArray(paths, { ...flags, readonly: true }, 'report');
+  try {
+    if (flags.json) {
+      printJson(detailJson(array));
+      return;
+    }
+    const marks = array.slots.map((s) => (s.state === 'in_sync' ? 'U' : '_')).join('');
+    const up = array.slots.filter((s) => s.state === 'in_sync').length;
+    const g = array.geometry;
+    process.stdout.write(
+      `${array.name} : ${stateWords(array)} ${array.levelName} ${array.uuid}\n` +
+        `      ${array.size / 1024} blocks super 1.${array.table.master.minorVersion} level ${g.level}, ${g.chunkSectors / 2}k chunk, algorithm ${g.layout} [${g.raidDisks}/${up}] [${marks}]\n`,
+    );
+    for (const [i, s] of array.slots.entries()) {
+      if (s.state === 'recovering') {
+        const pct = ((100 * s.recoveryOffset) / array.componentSectors).toFixed(1);
+        process.stdout.write(`      recovery of slot ${i} = ${pct}% (${s.recoveryOffset / 2}/${array.componentSectors / 2})\n`);
+      }
+    }
   } finally {
     await array.stop();
   }

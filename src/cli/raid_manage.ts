@@ -12,7 +12,6 @@ import {
   rebuild,
   scrub,
   RaidUsageError,
-  detailJson,
   stateWords,
   consistencyPolicy,
   setConsistencyPolicy,
@@ -103,7 +102,7 @@ export async function raidFail(paths: string[], which: string, flags: ArrayFlags
 
 /** `raid update --consistency-policy`: switches resync and ppl on the assembled array. */
 export async function raidUpdate(paths: string[], flags: ArrayFlags & { consistencyPolicy: 'resync' | 'ppl' }): Promise<void> {
-  const { array } = await openArray(paths, flags, false);
+  const { array } = await openArray(paths, flags, 'software');
   try {
     await setConsistencyPolicy(array, flags.consistencyPolicy);
     if (flags.json) printJson({ consistencyPolicy: consistencyPolicy(array.table.master.featureMap) });
@@ -151,27 +150,3 @@ export async function raidAdd(paths: string[], flags: AddFlags): Promise<void> {
   }
 }
 
-export async function raidStatus(paths: string[], flags: ArrayFlags): Promise<void> {
-  const { array } = await openArray(paths, { ...flags, readonly: true }, false);
-  try {
-    if (flags.json) {
-      printJson(detailJson(array));
-      return;
-    }
-    const marks = array.slots.map((s) => (s.state === 'in_sync' ? 'U' : '_')).join('');
-    const up = array.slots.filter((s) => s.state === 'in_sync').length;
-    const g = array.geometry;
-    process.stdout.write(
-      `${array.name} : ${stateWords(array)} ${array.levelName} ${array.uuid}\n` +
-        `      ${array.size / 1024} blocks super 1.${array.table.master.minorVersion} level ${g.level}, ${g.chunkSectors / 2}k chunk, algorithm ${g.layout} [${g.raidDisks}/${up}] [${marks}]\n`,
-    );
-    for (const [i, s] of array.slots.entries()) {
-      if (s.state === 'recovering') {
-        const pct = ((100 * s.recoveryOffset) / array.componentSectors).toFixed(1);
-        process.stdout.write(`      recovery of slot ${i} = ${pct}% (${s.recoveryOffset / 2}/${array.componentSectors / 2})\n`);
-      }
-    }
-  } finally {
-    await array.stop();
-  }
-}

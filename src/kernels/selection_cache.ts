@@ -4,9 +4,11 @@
  * The file is $XDG_CACHE_HOME/asynctx/kernels.json (else ~/.cache/asynctx/);
  * ASYNCTX_KERNEL_CACHE=0 turns it off. Every file-system error means "no
  * cache": reading and writing never throw, and nothing is written elsewhere.
+ * A hit costs a file read, the build's stamp and a check of each chosen
+ * kernel on a tiny vector: no node:crypto, no measurement.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { allocBlock, freeBlock } from '../mem/arena.js';
@@ -15,8 +17,8 @@ import { KERNEL_OPS, composeKernels, type KernelChoice, type KernelOp } from './
 import type { Block, KernelSet } from './types.js';
 import { kernelModuleUrl } from './wasm_module.js';
 
-/** Bumped whenever the file's meaning changes (2: the wasm-simd variants' names); another version is stale. */
-export const CACHE_FORMAT = 2;
+/** Bumped whenever the file's meaning changes (2: the wasm-simd variants' names; 3: the cpu and build keys' hashes); another version is stale. */
+export const CACHE_FORMAT = 3;
 
 /** What a cached selection must match to be used. */
 export interface CacheKey {
@@ -42,20 +44,45 @@ export function cachePath(env: Env = process.env): string | null {
   return join(base, 'asynctx', 'kernels.json');
 }
 
+/** 64-bit FNV-1a of a string, as hex (two 32-bit lanes): a name for a flags line, not a defence against anyone. */
+function fnv64(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c ^ (a >>> 16), 0x0100019d);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
 /** The CPU model: /proc/cpuinfo's model name plus a hash of its flags on Linux, os.cpus() elsewhere. */
 export function cpuModel(): string {
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const model = /^model name\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? 'unknown';
     const flags = /^(?:flags|Features)\s*:\s*(.*)$/m.exec(info)?.[1]?.trim() ?? '';
-    return `${model} flags:${createHash('sha256').update(flags).digest('hex').slice(0, 16)}`;
+    return `${model} flags:${fnv64(flags)}`;
   } catch {
     return cpus()[0]?.model ?? 'unknown';
   }
 }
 
-/** A hash of the compiled kernel files (both memory variants); "none" when not built. */
+/**
+ * The kernel build: the stamp scripts/build_kernels.mjs writes beside the
+ * files (a SHA-256 of the kernel sources, the build script and the compiler's
+ * version), else a hash of the compiled files (both memory variants); "none"
+ * parts where they are missing.
+ */
 export function kernelBuildHash(): string {
+  try {
+    const stamp = readFileSync(new URL('.stamp', kernelModuleUrl(true, 'release')), 'utf8').trim();
+    if (/^[0-9a-f]{32,}$/.test(stamp)) return `stamp:${stamp.slice(0, 32)}`;
+  } catch {
+    // no stamp (a build by other means): hash the files themselves
+  }
+  // node:crypto only here: loading it costs more than the rest of a cache hit.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const h = createHash('sha256');
   for (const shared of [true, false]) {
     try {
@@ -111,8 +138,14 @@ export function saveCachedTable(path: string, key: CacheKey, table: readonly Ker
 
 const VERIFY_LEN = 64;
 
-/** Runs op once on k over fresh copies of the inputs; returns every output byte and result. */
-function probe(k: KernelSet, op: KernelOp, block: () => Block): string {
+/** What one probe of an op gave: its result and every block's bytes afterwards. */
+interface Probe {
+  readonly result: string;
+  readonly blocks: readonly Block[];
+}
+
+/** Runs op once on k over fresh copies of the inputs. */
+function probe(k: KernelSet, op: KernelOp, block: () => Block): Probe {
   const d = [block(), block(), block(), block()];
   d.forEach((b, i) => b.forEach((_, j) => (b[j] = (j * 37 + i * 101 + 13) & 0xff)));
   const [p, q, dest] = [block(), block(), block()];
@@ -135,13 +168,18 @@ function probe(k: KernelSet, op: KernelOp, block: () => Block): string {
     case 'isZero': r = [k.isZero(dest), k.isZero(new Uint8Array(0)), (dest.fill(0), k.isZero(dest))]; break;
     case 'equal': r = [k.equal(d[1], d[1]), k.equal(d[1], d[2])]; break;
   }
-  return JSON.stringify([r, ...[...d, p, q, dest].map((b) => Buffer.from(b).toString('hex'))]);
+  return { result: JSON.stringify(r), blocks: [...d, p, q, dest] };
+}
+
+function sameProbe(a: Probe, b: Probe): boolean {
+  return a.result === b.result && a.blocks.every((x, i) => Buffer.compare(x, b.blocks[i]) === 0);
 }
 
 /**
  * The composite set for `table` when every named variant exists among
- * `candidates` and gives the scalar reference's bytes on a tiny vector;
- * null otherwise (the caller then selects as usual).
+ * `candidates` and gives the scalar reference's bytes on a tiny vector (an op
+ * the table gives to the reference itself needs no check); null otherwise
+ * (the caller then selects as usual).
  */
 export function verifiedKernels(table: readonly KernelChoice[], candidates: readonly KernelSet[]): KernelSet | null {
   const choice = Object.fromEntries(table.map((c) => [c.op, c.impl])) as Record<KernelOp, string>;
@@ -158,7 +196,9 @@ export function verifiedKernels(table: readonly KernelChoice[], candidates: read
     return b;
   };
   try {
-    for (const op of KERNEL_OPS) if (probe(set, op, block) !== probe(scalarKernels, op, block)) return null;
+    for (const op of KERNEL_OPS) {
+      if (choice[op] !== scalarKernels.name && !sameProbe(probe(set, op, block), probe(scalarKernels, op, block))) return null;
+    }
     return set;
   } catch {
     return null;

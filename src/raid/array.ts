@@ -15,7 +15,7 @@ import { MemberQueue, type MemberQueueStats } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
 import { reAddMember } from './re_add.js';
 import type { WriteIntent, WriteIntentEnv } from './write_intent.js';
-import { defaultRaidOps, type RaidOps } from './ops.js';
+import type { RaidOps } from './ops.js';
 import { hasPpl } from './ppl.js';
 import { Ppl } from './ppl_write.js';
 import { runJobs, stripeJobs } from './requests.js';
@@ -92,7 +92,9 @@ export class RaidArray {
     const m = table.master;
     this.table = table;
     this.layout = new Layout({ level: m.level, raidDisks: m.raidDisks, layout: m.layout, chunkSectors: m.chunkSize });
-    this.ops = opts.ops ?? defaultRaidOps;
+    // assemble and create give the software path's when the caller gave none (ops.ts opsOrDefault).
+    if (opts.ops === undefined) throw new RaidUsageError('RaidArray: no ops given');
+    this.ops = opts.ops;
     this.readonly = opts.readonly ?? false;
     const chunk = this.layout.chunkBytes;
     // Wide heads mean fewer, larger member I/Os; parity work still covers only the bytes a request touches.

@@ -12,6 +12,7 @@ import type { Member } from './member.js';
 import { MemberTable, type MemberDevice } from './member_table.js';
 import { hasPpl, validatePplArea } from './ppl.js';
 import { startPpl } from './ppl_recover.js';
+import { opsOrDefault } from './ops.js';
 import { loadWriteIntent } from './write_intent.js';
 import {
   decodeSuperblock,
@@ -91,7 +92,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   const table = new MemberTable(master, sbs[0]!.raidDisks);
   placeMembers(table, members, sbs, freshest, warnings);
   checkStartable(table, freshest, opts, warnings);
-  const array = new RaidArray(table, opts);
+  const array = new RaidArray(table, { ...opts, ops: await opsOrDefault(opts.ops) });
   if (array.ppl) {
     await startPpl(array, warnings);
     if (array.needsResync) warnings.push('array was not cleanly stopped and the PPL did not cover it: parity must be resynced before it is trusted');

@@ -17,6 +17,7 @@ import { MemberTable, newDeviceUuid } from './member_table.js';
 import { isMultiplePpl, PPL_AREA_SECTORS, pplUnion } from './ppl.js';
 import { Feature, MAX_SECTOR, ROLE_SPARE, SECTOR, superOffsetFor, type Superblock } from './superblock.js';
 import { WriteIntent } from './write_intent.js';
+import { opsOrDefault } from './ops.js';
 
 /** Members a PPL array may have (the kernel tracks their flushes in one 64-bit word). */
 export const PPL_MAX_DISKS = 64;
@@ -214,7 +215,7 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   });
   // Old 1.0/1.1 superblocks would confuse a later scan (mdadm zeroes them too).
   for (const m of present) await clearOtherSuperblocks(m, minor);
-  const array = new RaidArray(table, opts);
+  const array = new RaidArray(table, { ...opts, ops: await opsOrDefault(opts.ops) });
   if (bitmap) await startBitmap(array, bitmap.chunkBytes, opts.bitmapDelay ?? DEFAULT_BITMAP_DELAY);
   await array.updateSuperblocks();
   // mdadm's write_init_ppl: a cleared area and an empty header on every member.

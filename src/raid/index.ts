@@ -8,7 +8,8 @@ export { Algorithm, Layout, layoutName, parseLayout, parityDisks, validateGeomet
 export { FileMember, MemoryMember, QueueDepth, type Member, type FileMemberOptions, type MemoryFaults } from './member.js';
 export { NbdMember, NbdUriError, isNbdUri, parseNbdUri, NBD_DEFAULT_PORT, type NbdMemberOptions } from './nbd_member.js';
 export { NbdTimeoutError, NbdRequestError } from '../nbd/index.js';
-export { defaultRaidOps, type RaidOps } from './ops.js';
+export type { RaidOps } from './ops.js';
+export { defaultRaidOps } from './default_ops.js';
 export { DEFAULT_MERGE_BYTES, MemberQueue, type MemberQueueOptions, type MemberQueueStats } from './member_queue.js';
 export { RaidArray, type RaidArrayOptions } from './array.js';
 export type { RaidSlot, RaidSlotState, MemberDevice } from './member_table.js';

@@ -5,7 +5,6 @@
  * bumped) whenever that picture or the clean/dirty state changes, as md's
  * md_update_sb does.
  */
-import { randomBytes } from 'node:crypto';
 import { SuperblockError } from './errors.js';
 import type { Member } from './member.js';
 import {
@@ -201,7 +200,8 @@ export class MemberTable {
 
 /** A new, random device uuid. */
 export function newDeviceUuid(): Uint8Array {
-  return new Uint8Array(randomBytes(16));
+  // Web Crypto's global: node:crypto would be loaded by every command that assembles, for a uuid few of them make.
+  return globalThis.crypto.getRandomValues(new Uint8Array(16));
 }
 
 export { MAX_SECTOR };

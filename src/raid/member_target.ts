@@ -6,7 +6,8 @@
  * NBD export, a test double) is reached through its own read/write on the
  * main thread.
  */
-import { fdTarget, type IoTarget } from '../async_tx/index.js';
+import { fdTarget } from '../async_tx/fd_target.js';
+import type { IoTarget } from '../async_tx/index.js';
 import type { Member } from './member.js';
 
 const targets = new WeakMap<Member, IoTarget>();

@@ -4,7 +4,8 @@
  * `nbd+unix:///EXPORT?socket=PATH`. Server errors reject the request, so the
  * array marks the member faulty exactly as for a failing file.
  */
-import { DEFAULT_NBD_TIMEOUT_MS, NbdClient, type NbdAddress } from '../nbd/index.js';
+// The client (and node:net) is loaded when a member is opened: naming NBD URIs costs a command on files nothing.
+import type { NbdAddress, NbdClient } from '../nbd/client.js';
 import { RaidUsageError } from './errors.js';
 import { QueueDepth, type Member } from './member.js';
 
@@ -84,6 +85,7 @@ export class NbdMember implements Member {
    */
   static async open(uri: string, opts: NbdMemberOptions = {}): Promise<NbdMember> {
     const { address, exportName } = parseNbdUri(uri);
+    const { DEFAULT_NBD_TIMEOUT_MS, NbdClient } = await import('../nbd/client.js');
     const timeoutMs = opts.timeoutMs ?? DEFAULT_NBD_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new RaidUsageError(`timeoutMs must be a non-negative number of milliseconds (0: none), not ${String(timeoutMs)}`);

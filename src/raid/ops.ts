@@ -3,8 +3,11 @@
  * module namespace of '../async_tx/index.js' (software path) and any client
  * from createClient() (worker engines) both fit, so an array runs on either.
  * Nothing below dmaengine/, drivers/ or sched/ is reached from src/raid.
+ * The software path itself is default_ops.ts, loaded by assemble and create
+ * only when they are given no ops: this module names the constants from
+ * their own small modules, so an array that only reports (raid status)
+ * loads no part of the submit path or the kernels.
  */
-import * as asyncTx from '../async_tx/index.js';
 import type { AsyncTxOps } from '../async_tx/index.js';
 
 export type RaidOps = Pick<
@@ -29,11 +32,28 @@ export type RaidOps = Pick<
   close?(): Promise<void>;
 };
 
-export { DmaStatus, TxFlags, SumCheck, type Tx } from '../async_tx/index.js';
+export { DmaStatus } from '../dmaengine/cookie.js';
+export { TxFlags, SumCheck } from '../async_tx/flags.js';
+export type { Tx } from '../async_tx/index.js';
 export { IoError } from '../errors.js';
 
-/** The default: the module-level functions (software path). */
-export const defaultRaidOps: RaidOps = asyncTx as unknown as RaidOps;
+/** The ops given, or the software path's (default_ops.ts, loaded now: the first array without ops pays for it). */
+export async function opsOrDefault(ops: RaidOps | undefined): Promise<RaidOps> {
+  return ops ?? (await import('./default_ops.js')).defaultRaidOps;
+}
+
+/**
+ * Ops for an array that is assembled only to be reported on (status, detail):
+ * it runs no parity work, so none is loaded; a call is a bug and says so.
+ * @internal
+ */
+export const reportOnlyOps: RaidOps = Object.fromEntries(
+  (['asyncMemcpy', 'asyncXor', 'asyncXorVal', 'asyncGenSyndrome', 'asyncSyndromeVal', 'asyncRaid6DatapRecov', 'asyncRaid6TwoDataRecov', 'asyncTxIssuePendingAll', 'waitForAsyncTx'] as const).map(
+    (name) => [name, () => {
+      throw new Error(`internal: ${name} called on an array assembled only to report on`);
+    }],
+  ),
+) as unknown as RaidOps;
 
 /** A stripe buffer from `ops` (arena when it offers one), else an ordinary one. */
 export function allocStripeBuffer(ops: RaidOps, len: number): Uint8Array {

@@ -13,12 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { buildProgram, COMMANDS } from '../../src/cli/main.js';
 import { recordedRun, type Recorded } from '../load_recorder.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/asynctx.js', import.meta.url));
 const MEMBERS = ['d0', 'd1', 'd2', 'd3'];
 /** What a command that computes nothing must not load: the client (and through it the worker engines) and the worker driver. */
 const ENGINES = /\/dist\/src\/(client\.js|drivers\/worker\/)/;
+/** What a verb that only reports must not load either: the submit path, kernels, arena, NBD client and server, the benchmarks. */
+const COMPUTE = /\/dist\/src\/(async_tx\/(index|client|submit|context)\.js|kernels\/|mem\/|dmaengine\/index\.js|sched\/|nbd\/|raid\/(index|create|resync|default_ops)\.js)|\/dist\/bench\//;
 /** What --help must not load: any of the library below the CLI's flag definitions. */
 const LIBRARY = /\/dist\/src\/(client\.js|index\.js|provider\.js|kernels\/|drivers\/|async_tx\/|dmaengine\/|sched\/|mem\/|nbd\/|raid\/(index|array|assemble)\.js)/;
 
@@ -77,10 +80,17 @@ describe('CLI start-up loads only what the command uses', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, verb === 'examine' ? /Raid Level : raid6/ : /raid6/);
       assert.deepEqual(loaded(r, ENGINES), []);
+      assert.deepEqual(loaded(r, COMPUTE), []);
+      assert.ok(!r.modules.includes('node:crypto'), 'node:crypto is not loaded');
       assert.equal(r.wasmCompiles, 0);
       assert.equal(existsSync(cacheFile()), false, 'no kernel selection ran (it would have been remembered)');
     });
   }
+
+  it('the product\'s own commands are COMMANDS (bin/asynctx.js skips the benchmarks for them)', () => {
+    const names = buildProgram().commands.map((c) => c.name());
+    assert.deepEqual([...names].sort(), [...COMMANDS].sort());
+  });
 
   it('control: raid check loads the client and compiles and selects the kernels', () => {
     freshCache();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KERNEL_OPS, scalarKernels, wasmKernels, type KernelSet } from '../../src/kernels/index.js';
-import { cachePath, currentKey, loadCachedTable, verifiedKernels } from '../../src/kernels/selection_cache.js';
+import { CACHE_FORMAT, cachePath, currentKey, loadCachedTable, verifiedKernels } from '../../src/kernels/selection_cache.js';
 
 const INDEX = fileURLToPath(new URL('../../src/kernels/index.js', import.meta.url));
 const dirs: string[] = [];
@@ -127,16 +127,16 @@ describe('kernel selection cache', () => {
     assert.match(select(home, { ASYNCTX_KERNELS: 'genSyndrome:wasm-simd/xor128' }).stderr, /not op:variant/);
   });
 
-  it('uses a remembered choice of variants after verifying them, and takes a format-1 file for stale', () => {
+  it('uses a remembered choice of variants after verifying them, and takes an older format\'s file for stale', () => {
     if (!hasWasm) return void console.log('wasm-simd unavailable here: no variants');
     const home = tempHome();
     const impl = (op: string) => (op === 'xor' ? 'wasm-simd/xor-pairs' : op === 'genSyndrome' ? 'wasm-simd/pq-sra' : 'wasm-simd');
     const planted = plant(home, {}, impl);
     assert.deepEqual(select(home).table.map((c) => c.impl), KERNEL_OPS.map(impl));
     assert.equal(readFileSync(file(home), 'utf8'), planted);
-    plant(home, { format: 1 }, impl);
+    plant(home, { format: CACHE_FORMAT - 1 }, impl);
     select(home);
-    assert.equal((JSON.parse(readFileSync(file(home), 'utf8')) as { format: number }).format, 2);
+    assert.equal((JSON.parse(readFileSync(file(home), 'utf8')) as { format: number }).format, CACHE_FORMAT);
   });
 
   it('refuses on load a cached variant that gives the wrong bytes', () => {

@@ -14,6 +14,7 @@ import { registerRaidBench } from './raid.js';
 import { registerNbdBench } from './nbd.js';
 import { registerOverheadBench } from './overhead.js';
 import { registerPplBench } from './ppl.js';
+import { registerStartupBench } from './startup.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -97,4 +98,5 @@ export function registerBench(program: Command): void {
   registerNbdBench(bench);
   registerOverheadBench(bench);
   registerPplBench(bench);
+  registerStartupBench(bench);
 }

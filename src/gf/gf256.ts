@@ -2,8 +2,11 @@
  * GF(2^8) arithmetic for RAID-6, as Linux lib/raid6 and Intel ISA-L define it:
  * reducing polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), generator {02}.
  *
- * Tables are built once at module load from the definition below, so there is
- * no hand-copied table to get wrong.
+ * Tables are built from the definition below, so there is no hand-copied
+ * table to get wrong: exp, log and inverse (a few hundred bytes) at module
+ * load, the multiplication rows and nibble tables when first asked for — a
+ * 64 Ki-entry loop at import cost every process milliseconds before its first
+ * operation.
  */
 
 export const GF_POLY = 0x11d;
@@ -29,9 +32,6 @@ export const gfExp = new Uint8Array(510);
 export const gfLog = new Uint8Array(256);
 /** gfInv[a] = a^-1 for a ≠ 0 (gfInv[0] = 0 by convention). */
 export const gfInv = new Uint8Array(256);
-/** gfMulTable[a * 256 + b] = a·b: the full 64 KiB multiplication table. */
-export const gfMulTable = new Uint8Array(256 * 256);
-
 {
   let x = 1;
   for (let i = 0; i < 255; i++) {
@@ -41,15 +41,27 @@ export const gfMulTable = new Uint8Array(256 * 256);
     x = gfMulSlow(x, GF_GENERATOR);
   }
   for (let a = 1; a < 256; a++) gfInv[a] = gfExp[255 - gfLog[a]];
-  for (let a = 1; a < 256; a++) {
-    const la = gfLog[a];
-    for (let b = 1; b < 256; b++) gfMulTable[(a << 8) | b] = gfExp[la + gfLog[b]];
-  }
 }
 
 /** a·b in GF(2^8). */
 export function gfMul(a: number, b: number): number {
-  return gfMulTable[((a & 0xff) << 8) | (b & 0xff)];
+  a &= 0xff;
+  b &= 0xff;
+  return a === 0 || b === 0 ? 0 : gfExp[gfLog[a] + gfLog[b]];
+}
+
+const mulRows: Array<Uint8Array | undefined> = new Array(256);
+
+/** The 256 products c·x, x = 0..255 (made on first use, then kept): what the scalar kernels multiply by. */
+export function gfMulRow(c: number): Uint8Array {
+  c &= 0xff;
+  let row = mulRows[c];
+  if (row === undefined) {
+    row = new Uint8Array(256);
+    if (c !== 0) for (let x = 1; x < 256; x++) row[x] = gfExp[gfLog[c] + gfLog[x]];
+    mulRows[c] = row;
+  }
+  return row;
 }
 
 /** {02}^n for any integer n (negative allowed). */
@@ -70,20 +82,26 @@ export function gfDiv(a: number, b: number): number {
  * c·x = low[x & 0x0f] ^ high[x >> 4]. Returned as one 32-byte array: low then high.
  */
 export function gfNibbleTables(c: number): Uint8Array {
-  const t = new Uint8Array(32);
-  for (let n = 0; n < 16; n++) {
-    t[n] = gfMul(c, n);
-    t[16 + n] = gfMul(c, n << 4);
-  }
-  return t;
+  const at = (c & 0xff) * 32;
+  return gfNibbleTableAll().slice(at, at + 32);
 }
 
-/** Nibble tables for all 256 constants, 32 bytes each (8 KiB), indexed by c * 32. */
-export const gfNibbleTableAll: Uint8Array = (() => {
-  const all = new Uint8Array(256 * 32);
-  for (let c = 0; c < 256; c++) all.set(gfNibbleTables(c), c * 32);
-  return all;
-})();
+let nibbleAll: Uint8Array | null = null;
+
+/** Nibble tables for all 256 constants, 32 bytes each (8 KiB), indexed by c * 32 (made on first use; do not modify). */
+export function gfNibbleTableAll(): Uint8Array {
+  if (nibbleAll === null) {
+    const all = new Uint8Array(256 * 32);
+    for (let c = 1; c < 256; c++) {
+      for (let n = 1; n < 16; n++) {
+        all[c * 32 + n] = gfMul(c, n);
+        all[c * 32 + 16 + n] = gfMul(c, n << 4);
+      }
+    }
+    nibbleAll = all;
+  }
+  return nibbleAll;
+}
 
 /**
  * Coefficients for recovering two data blocks a < b from P, Q and the

@@ -3,7 +3,7 @@
  * against. Readable first; 32-bit words where the views are 4-byte aligned,
  * bytes otherwise and for the tail.
  */
-import { gfMulTable, raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
+import { gfMulRow, raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
 import type { Block, KernelSet, Slot } from './types.js';
 
 /** A 32-bit view of the 4-byte-aligned bulk of `b`, or null when `b` is not 4-byte aligned. */
@@ -133,12 +133,12 @@ function pqCheck(data: readonly Slot[], p: Block | null, q: Block | null): numbe
 }
 
 function mulConst(dest: Block, src: Block, c: number): void {
-  const row = gfMulTable.subarray((c & 0xff) << 8, ((c & 0xff) << 8) + 256);
+  const row = gfMulRow(c);
   for (let i = 0; i < dest.length; i++) dest[i] = row[src[i]];
 }
 
 function mulAcc(dest: Block, src: Block, c: number): void {
-  const row = gfMulTable.subarray((c & 0xff) << 8, ((c & 0xff) << 8) + 256);
+  const row = gfMulRow(c);
   for (let i = 0; i < dest.length; i++) dest[i] ^= row[src[i]];
 }
 
@@ -155,8 +155,8 @@ function recov2Data(data: readonly Slot[], p: Block, q: Block, faila: number, fa
   const db = data[b]!;
   const s = syndrome(withSlots(data, [a, b]), 0, data.length - 1, p.length);
   const { pcoef, qcoef } = raid6TwoDataCoefficients(a, b);
-  const prow = gfMulTable.subarray(pcoef << 8, (pcoef << 8) + 256);
-  const qrow = gfMulTable.subarray(qcoef << 8, (qcoef << 8) + 256);
+  const prow = gfMulRow(pcoef);
+  const qrow = gfMulRow(qcoef);
   for (let i = 0; i < p.length; i++) {
     const px = p[i] ^ s.p[i];
     const qx = q[i] ^ s.q[i];
@@ -169,7 +169,7 @@ function recov2Data(data: readonly Slot[], p: Block, q: Block, faila: number, fa
 function recovDataP(data: readonly Slot[], p: Block, q: Block, faila: number): void {
   const da = data[faila]!;
   const s = syndrome(withSlots(data, [faila]), 0, data.length - 1, p.length);
-  const row = gfMulTable.subarray(raid6DataPCoefficient(faila) << 8, (raid6DataPCoefficient(faila) << 8) + 256);
+  const row = gfMulRow(raid6DataPCoefficient(faila));
   for (let i = 0; i < p.length; i++) {
     const dv = row[q[i] ^ s.q[i]];
     da[i] = dv;

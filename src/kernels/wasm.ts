@@ -88,11 +88,13 @@ type Body = (t: Target, addr: readonly number[], len: number) => boolean;
 
 class WasmKernels implements KernelSet {
   private readonly variants = new Map<string, WasmKernels>();
+  private privTarget: Target | null = null;
 
   constructor(
     readonly name: string,
     private readonly shared: Target,
-    private readonly priv: Target,
+    /** Makes the private-memory target: only ops on blocks outside the arena need it (a second module instance, 2 MiB). */
+    private readonly makePriv: () => Target,
     private readonly buffer: ArrayBufferLike,
     private readonly dataOffset: number,
     readonly variantOps?: readonly KernelOp[],
@@ -105,10 +107,15 @@ class WasmKernels implements KernelSet {
     if (set === undefined) {
       const v = WASM_VARIANTS.find((x) => `${this.name}/${x.name}` === name);
       if (v === undefined) return null;
-      set = new WasmKernels(name, this.shared.variant(v), this.priv.variant(v), this.buffer, this.dataOffset, v.ops);
+      set = new WasmKernels(name, this.shared.variant(v), () => this.priv.variant(v), this.buffer, this.dataOffset, v.ops);
       this.variants.set(name, set);
     }
     return set;
+  }
+
+  private get priv(): Target {
+    this.privTarget ??= this.makePriv();
+    return this.privTarget;
   }
 
   private inPlace(b: Block): boolean {
@@ -363,16 +370,14 @@ class WasmKernels implements KernelSet {
 export function createWasmKernelSet(memory: WebAssembly.Memory, scratch: Region, build: KernelBuild = 'release'): KernelSet {
   const header = readArenaHeader(memory.buffer);
   const shared = new Target(instantiateKernels(memory, build), memory, scratch, header.tablesOffset);
-  const pages = Math.ceil((PRIVATE_SCRATCH + PRIVATE_SCRATCH_BYTES) / 65536);
-  const privMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  new Uint8Array(privMemory.buffer, PRIVATE_TABLES, gfNibbleTableAll.length).set(gfNibbleTableAll);
-  const priv = new Target(
-    instantiateKernels(privMemory, build),
-    privMemory,
-    { offset: PRIVATE_SCRATCH, bytes: PRIVATE_SCRATCH_BYTES },
-    PRIVATE_TABLES,
-  );
-  return new WasmKernels(build === 'debug' ? 'wasm-simd-debug' : 'wasm-simd', shared, priv, memory.buffer, header.dataOffset);
+  // The private instance waits for the first op on blocks outside the arena: most processes never make one.
+  const makePriv = (): Target => {
+    const pages = Math.ceil((PRIVATE_SCRATCH + PRIVATE_SCRATCH_BYTES) / 65536);
+    const privMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    new Uint8Array(privMemory.buffer, PRIVATE_TABLES, gfNibbleTableAll().length).set(gfNibbleTableAll());
+    return new Target(instantiateKernels(privMemory, build), privMemory, { offset: PRIVATE_SCRATCH, bytes: PRIVATE_SCRATCH_BYTES }, PRIVATE_TABLES);
+  };
+  return new WasmKernels(build === 'debug' ? 'wasm-simd-debug' : 'wasm-simd', shared, makePriv, memory.buffer, header.dataOffset);
 }
 
 const cache = new Map<KernelBuild, KernelSet | null>();

@@ -66,7 +66,7 @@ export class Arena {
       throw new ArenaConfigError(`cannot create a ${megabytes} MiB shared arena: ${(err as Error).message}`);
     }
     this.buffer = this.memory.buffer as SharedArrayBuffer;
-    new Uint8Array(this.buffer, TABLES_OFFSET, gfNibbleTableAll.length).set(gfNibbleTableAll);
+    new Uint8Array(this.buffer, TABLES_OFFSET, gfNibbleTableAll().length).set(gfNibbleTableAll());
     this.header = writeArenaHeader(this.buffer);
     this.free = [{ start: DATA_OFFSET, end: this.buffer.byteLength }];
   }

@@ -125,8 +125,8 @@ describe('arena', () => {
     assert.equal(h.version, ARENA_LAYOUT_VERSION);
     assert.equal(h.bytes, 4 * MiB);
     assert.equal(h.dataOffset, 2 * MiB);
-    assert.ok(h.scratch.offset >= h.tablesOffset + gfNibbleTableAll.length && h.scratch.offset + h.scratch.bytes <= h.dataOffset);
-    assert.deepEqual(new Uint8Array(a.buffer, h.tablesOffset, gfNibbleTableAll.length), gfNibbleTableAll);
+    assert.ok(h.scratch.offset >= h.tablesOffset + gfNibbleTableAll().length && h.scratch.offset + h.scratch.bytes <= h.dataOffset);
+    assert.deepEqual(new Uint8Array(a.buffer, h.tablesOffset, gfNibbleTableAll().length), gfNibbleTableAll());
     assert.throws(() => readArenaHeader(new SharedArrayBuffer(4 * MiB)), ArenaConfigError);
     assert.throws(() => readArenaHeader(new ArrayBuffer(4 * MiB)), ArenaConfigError);
   });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { KERNEL_OPS, scalarKernels, wasmKernels, type KernelSet } from '../../sr
 import { CACHE_FORMAT, cachePath, currentKey, loadCachedTable, verifiedKernels } from '../../src/kernels/selection_cache.js';
 
 const INDEX = fileURLToPath(new URL('../../src/kernels/index.js', import.meta.url));
+const ENTRY = new URL('../../src/index.js', import.meta.url).href;
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -103,6 +104,19 @@ describe('kernel selection cache', () => {
     chmodSync(ro, 0o555);
     assert.equal(select(ro).table.length, KERNEL_OPS.length);
     chmodSync(ro, 0o755);
+  });
+
+  it("import('asynctx') and a first operation write nothing but the cache file", () => {
+    const home = tempHome();
+    const env: Record<string, string | undefined> = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, 'cache'), TMPDIR: join(home, 'tmp') };
+    delete env.ASYNCTX_KERNEL_CACHE;
+    delete env.ASYNCTX_KERNELS;
+    mkdirSync(join(home, 'tmp'));
+    const code = `const a = await import(${JSON.stringify(ENTRY)}); const d = a.allocBlock(4096); a.asyncXor(d, [a.allocBlock(4096), a.allocBlock(4096)], 0, 4096);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: home, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const files = readdirSync(home, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath ?? e.path, e.name));
+    assert.deepEqual(files, [file(join(home, 'cache'))]);
   });
 
   it('is neither read nor written with ASYNCTX_KERNEL_CACHE=0', () => {

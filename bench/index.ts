@@ -15,6 +15,7 @@ import { registerNbdBench } from './nbd.js';
 import { registerOverheadBench } from './overhead.js';
 import { registerPplBench } from './ppl.js';
 import { registerStartupBench } from './startup.js';
+import { BENCH_DESCRIPTION } from './summary.js';
 
 const SIZES: Record<string, number> = { '4k': 4096, '64k': 65536, '1m': 1048576 };
 
@@ -80,7 +81,7 @@ export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
     .enablePositionalOptions()
-    .description('measure kernel throughput (GB/s of source data) against the scalar reference and Buffer.copy')
+    .description(BENCH_DESCRIPTION)
     .option('--quick', 'one source count (8), short runs: well under a minute')
     .option('--json', 'one JSON object per row: {op, impl, blockBytes, sources, mode, gbps, selected}')
     .option('--ops <list>', `comma-separated ops (${BENCH_OPS.join(', ')})`, parseList(parseOp))

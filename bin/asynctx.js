@@ -4,13 +4,15 @@
 // file read and write (4 threads by default), and a RAID verb keeps requests in flight on every member at once,
 // so it is widened here unless the user chose a size. (An ES module entry is read through the pool already.)
 process.env.UV_THREADPOOL_SIZE ??= '16';
-// The benchmarks (bench/) register `asynctx bench …` here: the product's CLI in src/ never imports them. They are
-// loaded for any command but the product's own (COMMANDS), so `--help`, a usage error or `bench` sees them and
-// `raid status` does not pay for loading them.
+// The benchmarks (bench/) register `asynctx bench …` here: the product's CLI in src/ never imports them. Their
+// registrar is loaded when an argument is `bench`; other commands but the product's own (COMMANDS: `--help`, a
+// usage error) get a stand-in with the same name and line (bench/summary.ts); `raid status` loads neither.
 import('../dist/src/cli/main.js')
   .then(async (cli) => {
-    const own = cli.COMMANDS.includes(process.argv[2]);
-    const extra = own ? [] : [(await import('../dist/bench/index.js')).registerBench];
+    const args = process.argv.slice(2);
+    let extra = [];
+    if (args.includes('bench')) extra = [(await import('../dist/bench/index.js')).registerBench];
+    else if (!cli.COMMANDS.includes(args[0])) extra = [(await import('../dist/bench/summary.js')).registerBenchSummary];
     return { cli, extra };
   })
   .then(

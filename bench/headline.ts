@@ -7,7 +7,7 @@
  * and with --report DIR writes a markdown report with SVG charts. The flags
  * are defined here; headline_report.ts, loaded when it runs, runs and reports.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from '../src/cli/commander.js';
 import { parseBytes, parseWorkers } from '../src/cli_support.js';
 
 export interface HeadlineFlags {

@@ -7,7 +7,7 @@
  * modules it runs are imported when a benchmark runs), so `asynctx --help`
  * loads no kernel.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from '../src/cli/commander.js';
 import { BENCH_OPS, PEER_NAME, type BenchClock, type BenchMode, type BenchOp } from './kernel_ops.js';
 import { registerHeadline } from './headline.js';
 import { registerRaidBench } from './raid.js';

@@ -13,7 +13,7 @@
  * Load average and CPU pressure before and after say how busy the machine was.
  * The flags are defined here; nbd_report.ts, loaded when it runs, runs and prints.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from '../src/cli/commander.js';
 import { parseBytes } from '../src/cli_support.js';
 
 export interface NbdBenchFlags {

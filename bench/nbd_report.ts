@@ -4,7 +4,7 @@
  * within each run, so a busy spell of the machine falls on all of them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../src/cli/commander.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

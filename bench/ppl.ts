@@ -6,7 +6,7 @@
  * close to none), sequential 128 KiB writes, random 4 KiB writes. The flags
  * are defined here; ppl_run.ts, loaded when it runs, measures and prints.
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '../src/cli/commander.js';
 import { parseBytes, parseWorkers } from '../src/cli_support.js';
 
 export interface PplBenchFlags {

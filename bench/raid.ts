@@ -15,7 +15,7 @@
  * cache can hide the I/O; --sync and --cold take it out of writes and reads.
  * The flags are defined here; raid_report.ts, loaded when it runs, runs and prints.
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '../src/cli/commander.js';
 import { DEFAULT_MERGE_BYTES } from '../src/raid/member_queue.js';
 import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../src/cli_support.js';
 

@@ -6,7 +6,7 @@
  * the ratios to the bare start and the targets of issue 14. The flags are
  * defined here; startup_run.ts, loaded when it runs, measures and prints.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from '../src/cli/commander.js';
 
 export interface StartupFlags {
   runs: number;

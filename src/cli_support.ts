@@ -9,7 +9,7 @@
  * command runs on is in cli_engine.ts, loaded by the commands that run parity work.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './cli/commander.js';
 import type { PolicyName } from './client.js';
 
 /** Parses "64M", "512K", "1G", "4096" (bytes), "8s" (sectors); binary units like mdadm. */

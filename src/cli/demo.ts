@@ -3,7 +3,7 @@
  * RAID-6 on sparse files written, degraded, read back, rebuilt and checked,
  * inline against worker engines (demo_run.ts, loaded when the demo runs).
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command } from './commander.js';
 import { parseBytes, parsePolicy, parseWorkers } from '../cli_support.js';
 import type { DemoFlags } from './demo_run.js';
 

@@ -7,7 +7,7 @@
  * (`asynctx bench …`, in bench/) are not part of the product: bin/asynctx.js
  * passes their registrar in, so nothing in src/ imports bench/.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { registerDemo } from './demo.js';
 import { registerRaid } from './raid.js';
 import { registerStats } from './stats.js';

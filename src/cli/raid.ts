@@ -7,7 +7,7 @@
  * maintenance verbs and status in raid_manage.ts), so --help or a status
  * never pays for the kernels or the worker engines.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from './commander.js';
 import { parseBytes } from '../cli_support.js';
 import type { CreateFlags } from './raid_create.js';
 import type { ExamineFlags } from './raid_inspect.js';

@@ -5,7 +5,7 @@
  * defined in raid_options.ts.
  */
 import { createRequire } from 'node:module';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 // The modules themselves, not the raid/index.js barrel: a verb loads what it runs (test/cli/startup.test.ts).
 import { assemble, type Assembled } from '../raid/assemble.js';
 import { FileMember, type Member } from '../raid/member.js';

@@ -3,7 +3,7 @@
  * sparse), then the initial parity sync unless --assume-clean.
  */
 import { stat } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { checkPplCreate, create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member, type MetadataVersion } from '../raid/index.js';
 import { exists } from '../raid/member.js';
 import { engineFor, type Engine } from '../cli_engine.js';

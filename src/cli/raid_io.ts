@@ -4,7 +4,7 @@
  * piece of the source while the last one is written.
  */
 import { open, stat } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { ArrayStateError, resync, type RaidArray } from '../raid/index.js';
 import { ioBuffer, note, openArray, progress, type ArrayFlags } from './raid_common.js';
 import { printJson } from '../cli_support.js';

@@ -4,7 +4,7 @@
  * and stops the array (superblocks updated, clean when parity is trusted).
  */
 import { realpath } from 'node:fs/promises';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import {
   FileMember,
   isNbdUri,

@@ -3,7 +3,7 @@
  * client, the kernels or the worker engines: registering a verb (for --help
  * or before its action is loaded) costs nothing.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from './commander.js';
 import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
 
 export interface ArrayFlags extends EngineFlags {

@@ -3,7 +3,7 @@
  * NBD until SIGINT/SIGTERM; then it stops accepting, lets requests in flight
  * reply, flushes, marks the array clean and exits 0.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { NbdServer, type ListenAddress } from '../nbd/index.js';
 import { ArrayTarget } from '../raid/nbd_target.js';
 import { note, openArray, type ArrayFlags } from './raid_common.js';

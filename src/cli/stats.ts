@@ -5,7 +5,7 @@
  * JSON. It shows where work ran and what failover did, on this machine.
  * The library is loaded when the command runs, not when it is registered.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from './commander.js';
 import type { EngineStats } from '../client.js';
 import type { Tx } from '../async_tx/index.js';
 

@@ -101,7 +101,9 @@ export function examineText(name: string, sb: Superblock, deviceSectors: number,
   f('Super Offset', `${sb.superOffset} sectors`);
   if (sb.featureMap & Feature.RecoveryOffset) f('Recovery Offset', `${sb.recoveryOffset} sectors`);
   const u = unusedSpace(sb, deviceSectors);
-  if (!(u.before === 0 && u.after === 0)) f('Unused Space', `before=${u.before} sectors, after=${u.after} sectors`);
+  // mdadm (getinfo_super1, examine_super1): before = after = 0 becomes after = 1 ("no room"), and a space_after
+  // of 1 prints no line, a real single sector after the data (an odd-sized member) included; nor while a reshape moves the data.
+  if (!(u.before === 0 && u.after === 0) && u.after !== 1 && !(sb.featureMap & Feature.NewOffset)) f('Unused Space', `before=${u.before} sectors, after=${u.after} sectors`);
   f('State', sb.resyncOffset === MAX_SECTOR ? 'clean' : 'active');
   f('Device UUID', formatUuid(sb.deviceUuid));
   L.push('');

@@ -113,6 +113,21 @@ describe('regressions found by md-verify', () => {
     assert.equal((await readSuperblock(members[0]!)).layout, 0);
   });
 
+  it('examine prints no Unused Space line where one sector follows the data, as mdadm (asynctx printed "after=1 sectors")', async () => {
+    // The mixed-size shape of md-verify: member 2 is 9 MiB + 512 bytes, so exactly one sector is left after its data.
+    const f = load('rev-clean-r6-right-symmetric-128k-mixed-20M+100M+9.00M+20M+12M.json.gz');
+    const members = f.memberBytes.map((b, i) => new SparseMember(`t${i}`, b));
+    const array = await create(members, { level: 6, layout: parseLayout(6, f.layout), chunkBytes: f.chunkKiB * 1024, assumeClean: true, cleanDelayMs: 0 });
+    await array.stop();
+    const text = async (i: number) => examineText(`t${i}`, await readSuperblock(members[i]!), Math.floor(f.memberBytes[i]! / SECTOR));
+    const sb2 = await readSuperblock(members[2]!);
+    assert.equal(Math.floor(f.memberBytes[2]! / SECTOR) - sb2.dataOffset - sb2.size, 1);
+    assert.doesNotMatch(await text(2), /Unused Space/);
+    // Elsewhere the line stays, as md printed it for the captured member.
+    assert.match(await text(f.examineSlot), /Unused Space : before=\d+ sectors, after=\d+ sectors/);
+    assert.match(f.examine, /Unused Space : before=\d+ sectors, after=\d+ sectors/);
+  });
+
   it("detail prints an empty slot as md's removed row: number '-', device 0 0, no padding (asynctx printed -1 - -)", async () => {
     const f = load('rev-missing-r4-parity-last-64k-4x33M.json.gz');
     const { array } = await assemble(await mdMembers(f), { readonly: true });

@@ -590,7 +590,8 @@ async function reverseVerify(c, prep, out) {
   mkdirSync(twin, { recursive: true });
   const tw = Array.from({ length: c.n }, (_, i) => join(twin, `t${i}.img`));
   tw.forEach((t, i) => sparse(t, sizeOf(c, i)));
-  await asx(['create', '--assume-clean', '--level', String(c.level), '--layout', c.layout, '--chunk', `${c.chunk}K`, ...tw]);
+  // md was given --bitmap=none over 100 GiB (bitmapArg): so is asynctx, whose default there is mdadm 4.2's bitmap.
+  await asx(['create', '--assume-clean', '--level', String(c.level), '--layout', c.layout, '--chunk', `${c.chunk}K`, ...(bitmapArg(c) ? ['--bitmap', 'none'] : []), ...tw]);
   const mine = (await asx(['examine', tw[0]], { json: true }))[0];
   const theirs = (await asx(['examine', present[0]], { json: true }))[0];
   row.sbDiffs = c.meta || c.mdExtra ? [] : GEOMETRY_FIELDS.filter((f) => JSON.stringify(mine[f]) !== JSON.stringify(theirs[f])).map((f) => `${f}: asynctx ${mine[f]} md ${theirs[f]}`);

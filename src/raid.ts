@@ -33,6 +33,7 @@ export {
   MemberIOError,
   ArrayFailedError,
   ArrayStateError,
+  UnreadableRangeError,
 } from './raid/errors.js';
 export { NbdUriError } from './raid/nbd_member.js';
 export { NbdTimeoutError, NbdRequestError } from './nbd/index.js';

@@ -4,20 +4,20 @@
  * member management (fail, remove, add). Scrubs and rebuilds live in
  * resync.ts; assembly from members in assemble.ts; creation in create.ts.
  */
-import type { IoTarget } from '../async_tx/index.js';
 import { IoError } from '../errors.js';
 import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from './errors.js';
-import { memberTarget } from './member_target.js';
 import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
-import { MemberQueue, type MemberQueueStats } from './member_queue.js';
+import { MemberIo } from './member_io.js';
+import type { MemberQueueStats } from './member_queue.js';
 import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
 import { reAddMember } from './re_add.js';
 import type { WriteIntent, WriteIntentEnv } from './write_intent.js';
 import type { RaidOps } from './ops.js';
 import { hasPpl } from './ppl.js';
 import { Ppl } from './ppl_write.js';
+import { mendReadErrors } from './read_errors.js';
 import { runJobs, stripeJobs } from './requests.js';
 import { StripeCache } from './stripe.js';
 import { encodeSuperblock, formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
@@ -78,8 +78,8 @@ export class RaidArray {
   private stopped = false;
   /** @internal The internal write-intent bitmap being kept (null: none, or read-only). */
   intent: WriteIntent | null = null;
-  /** Per member device: its request queue (merging). */
-  private readonly queues = new Map<Member, MemberQueue>();
+  /** Member I/O: per-member merging queues, and the members' bad-block lists kept around them. */
+  private readonly io: MemberIo;
   /** @internal */
   readonly env: StripeEnv;
   /** @internal The partial parity log (RAID-5 with consistency policy ppl), when writes are logged (set by setConsistencyPolicy). */
@@ -107,19 +107,23 @@ export class RaidArray {
     this.cache = new StripeCache(m.raidDisks, unit, cap, this.ops);
     this.needsResync = m.resyncOffset !== MAX_SECTOR;
     const self = this;
+    const io = new MemberIo(table, { mergeBytes: opts.mergeBytes, maxReadErrors: cap, fail: (d, e) => self.markFaulty(d, e) });
+    this.io = io;
     this.env = {
       layout: this.layout,
       ops: this.ops,
       unit,
       readableSectors: (d) => table.readableSectors(d),
       writable: (d) => !self.readonly && table.writable(d),
-      io: (d, write, buf, pos, durable) => self.memberIO(d, write, buf, pos, durable),
+      io: (d, write, buf, pos, durable) => io.io(d, write, buf, pos, durable),
       canFua: (d) => typeof table.slots[d]?.device?.member.writeFua === 'function',
       failedCount: () => table.failedCount(),
+      badRanges: (d, pos, len) => io.badRanges(d, pos, len),
+      recordBad: (d, pos, len) => !self.readonly && io.recordBad(d, pos, len),
       ...(opts.memberIo !== 'chain'
         ? {}
         : {
-            target: (d: number) => self.memberTarget(d),
+            target: (d: number) => io.target(d),
             transferFailed: (d: number, err: Error) => {
               // The member's own error is the cause, as on the queued path; the IoError only carried it.
               const cause = err instanceof IoError && err.cause instanceof Error ? err.cause : err;
@@ -170,46 +174,25 @@ export class RaidArray {
     this.opts.log?.(message);
   }
 
-  private async memberIO(d: number, write: boolean, buf: Uint8Array, pos: number, durable = false): Promise<void> {
-    const slot = this.table.slots[d]!;
-    const dev = slot.device;
-    if (!dev || slot.state === 'faulty' || slot.state === 'missing') {
-      throw new MemberIOError(`member ${d} is not available`, d);
-    }
-    let q = this.queues.get(dev.member);
-    if (!q) {
-      q = new MemberQueue(dev.member, { maxBytes: this.opts.mergeBytes });
-      this.queues.set(dev.member, q);
-    }
-    try {
-      const at = dev.sb.dataOffset * SECTOR + pos;
-      if (!write || !durable) await q.submit(write, buf, at);
-      else if (dev.member.writeFua) await dev.member.writeFua(buf, at);
-      else await q.submit(true, buf, at).then(() => dev.member.sync());
-    } catch (err) {
-      const e = new MemberIOError(`${write ? 'write' : 'read'} error on member ${d} (${dev.member.name}): ${(err as Error).message}`, d, { cause: err });
-      this.markFaulty(d, e);
-      throw e;
-    }
-  }
-
-  /** Member `d` as an I/O target for chained transfers, with its data offset in bytes; null while it is not available. */
-  private memberTarget(d: number): { target: IoTarget; base: number } | null {
-    const slot = this.table.slots[d]!;
-    const dev = slot.device;
-    if (!dev || slot.state === 'faulty' || slot.state === 'missing') return null;
-    return { target: memberTarget(dev.member), base: dev.sb.dataOffset * SECTOR };
-  }
-
   /** Member requests submitted by stripes, and issued after merging, since assembly (all members). */
   ioStats(): MemberQueueStats {
-    const out: MemberQueueStats = { requests: 0, issued: 0, bytes: 0 };
-    for (const q of this.queues.values()) {
-      out.requests += q.stats.requests;
-      out.issued += q.stats.issued;
-      out.bytes += q.stats.bytes;
-    }
-    return out;
+    return this.io.stats();
+  }
+
+  /**
+   * After a request: ranges that failed a read are rewritten from parity (read_errors.ts), and
+   * bad blocks recorded meanwhile reach the members' logs before the request completes (md
+   * holds a write until its bad blocks are acknowledged). Whole-array passes call it per batch.
+   * @internal
+   */
+  async settleBadBlocks(): Promise<void> {
+    if (this.io.readErrors.length) await mendReadErrors(this, this.io);
+    if (!this.readonly && this.io.unacked()) await this.updateSuperblocks();
+  }
+
+  /** @internal md_error on request of the I/O path: marks slot `d` faulty for `why`. */
+  failSlot(d: number, why: string): void {
+    this.markFaulty(d, new MemberIOError(`member ${d} failed: ${why}`, d));
   }
 
   /** @internal Marks slot `d` faulty (md_error): the array goes on degraded and the superblocks record it. */
@@ -279,8 +262,12 @@ export class RaidArray {
     this.checkRange(offset, length);
     this.checkUsable();
     const view = buf.subarray(bufOffset, bufOffset + length);
-    if (length > 0 && (await this.readAligned(view, offset))) return;
-    await runJobs(this.cache, stripeJobs(this.layout, this.unit, view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
+    try {
+      if (length > 0 && (await this.readAligned(view, offset))) return;
+      await runJobs(this.cache, stripeJobs(this.layout, this.unit, view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
+    } finally {
+      await this.settleBadBlocks();
+    }
   }
 
   /**
@@ -295,8 +282,9 @@ export class RaidArray {
     const { disk, memberSector } = this.layout.mapSector(Math.floor(offset / SECTOR));
     const memberByte = memberSector * SECTOR + (offset % SECTOR);
     if (this.table.readableSectors(disk) * SECTOR < memberByte + view.length) return false;
+    if (this.io.badRanges(disk, memberByte, view.length).length > 0) return false;
     try {
-      await this.memberIO(disk, false, view, memberByte);
+      await this.io.io(disk, false, view, memberByte);
       return true;
     } catch (err) {
       if (err instanceof MemberIOError) return false;
@@ -333,9 +321,14 @@ export class RaidArray {
         await intent!.startWrite(chunks);
       }
       const ppl = this.ppl;
-      await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) =>
-        ppl ? ppl.stripeWrite(this.env, sh, ext) : handleWrite(this.env, sh, ext),
-      );
+      try {
+        await runJobs(this.cache, stripeJobs(this.layout, this.unit, data, offset, data.length), (sh, ext) =>
+          ppl ? ppl.stripeWrite(this.env, sh, ext) : handleWrite(this.env, sh, ext),
+        );
+      } finally {
+        await this.settleBadBlocks();
+      }
+      this.checkUsable();
       ok = true;
       this.writesDone++;
     } finally {

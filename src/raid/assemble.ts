@@ -6,6 +6,8 @@
  * count), duplicates, and too many members missing.
  */
 import { RaidArray, type RaidArrayOptions } from './array.js';
+import { BadBlockSet } from './badblock_set.js';
+import { readMemberBadBlocks } from './member_logs.js';
 import { AssemblyError, listSome, SuperblockError, UnsupportedFeatureError } from './errors.js';
 import { parityDisks } from './layout.js';
 import type { Member } from './member.js';
@@ -31,8 +33,11 @@ import {
 
 /** Features a read-only assembly may ignore: they only help md write safely. */
 const READ_SAFE = Feature.Ppl | Feature.MultiplePpls;
-/** Features this client implements (PPL: RAID-5 only, checked below; the internal write-intent bitmap is kept as md keeps it: write_intent.ts). */
-const SUPPORTED = Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls | Feature.BitmapOffset | Feature.RecoveryBitmap;
+/**
+ * Features this client implements (PPL: RAID-5 only, checked below; the internal write-intent
+ * bitmap is kept as md keeps it: write_intent.ts; bad-block logs are loaded and kept: badblock_set.ts).
+ */
+const SUPPORTED = Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls | Feature.BitmapOffset | Feature.RecoveryBitmap | Feature.BadBlocks;
 
 /**
  * Reads a member's md v1 superblock: 1.2 (4 KiB in), 1.1 (start) and 1.0 (end)
@@ -92,6 +97,7 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   const table = new MemberTable(master, sbs[0]!.raidDisks);
   placeMembers(table, members, sbs, freshest, warnings);
   checkStartable(table, freshest, opts, warnings);
+  await loadBadBlocks(table, warnings);
   const array = new RaidArray(table, { ...opts, ops: await opsOrDefault(opts.ops) });
   if (array.ppl) {
     await startPpl(array, warnings);
@@ -106,6 +112,21 @@ export async function assemble(members: readonly Member[], opts: AssembleOptions
   }
   for (const w of warnings) array.log(w);
   return { array, warnings };
+}
+
+/** md's super_1_load: each device's bad-block log into memory (reads of listed ranges are served from parity). */
+async function loadBadBlocks(table: MemberTable, warnings: string[]): Promise<void> {
+  const devices = [...table.slots.map((s) => s.device), ...table.spares].filter((d): d is MemberDevice => d !== null);
+  for (const dev of devices) {
+    let list;
+    try {
+      list = await readMemberBadBlocks(dev.member, dev.sb);
+    } catch (err) {
+      throw new SuperblockError(`${dev.member.name}: bad-block log: ${(err as Error).message}`);
+    }
+    dev.badBlocks = BadBlockSet.forSuperblock(dev.sb, list);
+    if (list.length) warnings.push(`${dev.member.name} lists ${list.length} bad block range${list.length > 1 ? 's' : ''}: reads there are served from parity`);
+  }
 }
 
 /** Every member is of one array: one uuid, one geometry and creation time. */

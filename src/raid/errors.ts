@@ -57,6 +57,16 @@ export class ArrayFailedError extends RaidError {
   }
 }
 
+/**
+ * A range of the array cannot be read: with the members' bad blocks there (and the members
+ * failed), fewer members than the data needs hold it (md answers EIO; the array goes on).
+ */
+export class UnreadableRangeError extends RaidError {
+  constructor(message: string) {
+    super('ASYNCTX_ERR_RAID_EIO', message);
+  }
+}
+
 /** The array (or the operation) was stopped, or the array is read-only. */
 export class ArrayStateError extends RaidError {
   constructor(message: string) {

@@ -4,11 +4,12 @@
  * plans again when a member fails under it: an I/O error marks the member
  * faulty (the array does that), and the next plan works without it.
  */
-import { ArrayFailedError, MemberIOError } from './errors.js';
+import { ArrayFailedError, MemberIOError, UnreadableRangeError } from './errors.js';
 import { parityDisks, type Layout } from './layout.js';
 import type { IoTarget } from '../async_tx/index.js';
 import { IoError, type RaidOps, type Tx } from './ops.js';
-import { merge, EMPTY, type StripeHead } from './stripe.js';
+import { merge, EMPTY, type Range, type StripeHead } from './stripe.js';
+import { badOf, extentPieces, pieces } from './stripe_pieces.js';
 import { done, finish, runCheck, runCompute, runCopies, runReconstruct, runXorIntoParity, type StripeBlocks } from './stripe_ops.js';
 import { planRead, planSync, planWrite, type Blocks, type CopyPlan, type ExtentShape, type MemberIO, type Stage, type StripePlan, type StripeView, type SyncMode } from './stripe_plan.js';
 import { SECTOR } from './superblock.js';
@@ -40,6 +41,10 @@ export interface StripeEnv {
   target?(disk: number): { readonly target: IoTarget; readonly base: number } | null;
   /** A chained transfer on member `disk` failed: mark it faulty, as a failed `io` does. */
   transferFailed?(disk: number, error: Error): void;
+  /** Byte ranges of member `disk`'s bytes [pos, pos+len) (from its data offset) that its bad-block list holds, relative to `pos`. Absent: no lists. */
+  badRanges?(disk: number, pos: number, len: number): Range[];
+  /** Records member `disk`'s bytes [pos, pos+len) as bad (recovery could not rebuild them); false when its log cannot hold them. */
+  recordBad?(disk: number, pos: number, len: number): boolean;
 }
 
 /** Caller bytes for (write) or from (read) one member's part of a stripe head. */
@@ -55,6 +60,7 @@ function rowOf(env: StripeEnv, sh: StripeHead) {
 /** The head and its members as the planners see them now. */
 function viewOf(env: StripeEnv, sh: StripeHead): StripeView {
   const members = sh.valid.map((_, d) => d);
+  const bad = badOf(env, sh);
   return {
     level: env.layout.geometry.level,
     row: rowOf(env, sh),
@@ -63,6 +69,7 @@ function viewOf(env: StripeEnv, sh: StripeHead): StripeView {
     readableTo: members.map((d) => Math.max(0, Math.min(sh.unit, (env.readableSectors(d) - sh.sector) * SECTOR))),
     writable: members.map((d) => env.writable(d)),
     valid: sh.valid,
+    ...(bad ? { bad } : {}),
   };
 }
 
@@ -133,9 +140,13 @@ interface IoStep {
   readonly targets: readonly IoTarget[];
 }
 
-/** Whether the whole plan can run as one chain: the ops take I/O steps and every member it names is reachable. */
-function chainable(env: StripeEnv, plan: StripePlan): boolean {
-  if (env.target === undefined || env.ops.asyncIoRead === undefined) return false;
+/**
+ * Whether the whole plan can run as one chain: the ops take I/O steps, every member it names is
+ * reachable, and no member lists bad blocks in the head (their I/O goes through `io`, which
+ * keeps the lists).
+ */
+function chainable(env: StripeEnv, plan: StripePlan, view: StripeView): boolean {
+  if (env.target === undefined || env.ops.asyncIoRead === undefined || view.bad) return false;
   for (const io of plan.reads) if (env.target(io.disk) === null) return false;
   for (const io of plan.writes) if (env.target(io.disk) === null) return false;
   return true;
@@ -247,9 +258,14 @@ async function runWrites(env: StripeEnv, sh: StripeHead, extents: readonly Exten
 
 /** Writes caller extents (at most one per member) into one stripe head. */
 export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
+  for (const part of extentPieces(env, sh, extents)) await writePiece(env, sh, part);
+}
+
+async function writePiece(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
   for (;;) {
-    const plan = planWrite(viewOf(env, sh), extents);
-    if (chainable(env, plan)) {
+    const view = viewOf(env, sh);
+    const plan = planWrite(view, extents);
+    if (chainable(env, plan, view)) {
       if ((await runChained(env, sh, extents, plan)) === 'replan') continue;
       return;
     }
@@ -260,12 +276,17 @@ export async function handleWrite(env: StripeEnv, sh: StripeHead, extents: reado
   }
 }
 
-/** Reads caller extents out of one stripe head, rebuilding what a failed member held. */
+/** Reads caller extents out of one stripe head, rebuilding what a failed member (or a bad block) holds. */
 export async function handleRead(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
+  for (const part of extentPieces(env, sh, extents)) await readPiece(env, sh, part);
+}
+
+async function readPiece(env: StripeEnv, sh: StripeHead, extents: readonly Extent[]): Promise<void> {
   let pending = extents;
   while (pending.length > 0) {
-    const plan = planRead(viewOf(env, sh), pending);
-    if (chainable(env, plan)) {
+    const view = viewOf(env, sh);
+    const plan = planRead(view, pending);
+    if (chainable(env, plan, view)) {
       if ((await runChained(env, sh, pending, plan)) === 'replan') continue;
       return;
     }
@@ -285,16 +306,25 @@ export async function handleRead(env: StripeEnv, sh: StripeHead, extents: readon
  * Scrub work on [lo, hi) of one stripe head, reading the members afresh:
  * check counts mismatched sectors (per 4 KiB page, like md's mismatch_cnt);
  * repair and resync also rewrite P/Q where they disagree; recover rebuilds
- * every member that is writable but not yet readable here.
+ * every member that is writable but not yet readable here. Members' bad
+ * blocks are rebuilt from the others and written back (planSync).
  * @returns mismatched sectors found (0 for recover).
  */
 export async function syncStripe(env: StripeEnv, sh: StripeHead, lo: number, hi: number, mode: SyncMode): Promise<number> {
   sh.invalidate();
+  let mismatched = 0;
+  for (const [a, b] of pieces(env, sh, lo, hi)) mismatched += await syncPiece(env, sh, a, b, mode);
+  return mismatched;
+}
+
+async function syncPiece(env: StripeEnv, sh: StripeHead, lo: number, hi: number, mode: SyncMode): Promise<number> {
   for (;;) {
-    const plan = planSync(viewOf(env, sh), lo, hi, mode);
+    const view = viewOf(env, sh);
+    const plan = planSync(view, lo, hi, mode);
     if (plan.kind === 'skip') return 0;
+    if (plan.kind === 'unrecoverable') return recordLost(env, sh, lo, hi, plan.lost ?? []);
     let mismatched: number;
-    if (chainable(env, plan)) {
+    if (chainable(env, plan, view)) {
       // A check plan's writes wait for the check's verdict; the others' travel in the chain.
       const r = await runChained(env, sh, [], plan);
       if (r === 'replan') continue;
@@ -315,4 +345,19 @@ export async function syncStripe(env: StripeEnv, sh: StripeHead, lo: number, hi:
     }
     return mismatched;
   }
+}
+
+/**
+ * md's handle_failed_sync during recovery: the range cannot be rebuilt, so it is recorded bad
+ * on each member being rebuilt, and recovery goes on; a member whose log cannot hold it stops
+ * the recovery (md's recovery_disabled).
+ */
+function recordLost(env: StripeEnv, sh: StripeHead, lo: number, hi: number, lost: readonly number[]): number {
+  const pos = sh.sector * SECTOR + lo;
+  for (const d of lost) {
+    if (!env.recordBad?.(d, pos, hi - lo)) {
+      throw new UnreadableRangeError(`recovery stopped: member sectors ${pos / SECTOR}..${(pos + hi - lo) / SECTOR - 1} cannot be rebuilt (too many members unavailable there) and member ${d} cannot record them as bad blocks`);
+    }
+  }
+  return 0;
 }

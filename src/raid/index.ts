@@ -25,4 +25,5 @@ export {
 } from './bitmap.js';
 export { decodeBadBlocks, encodeBadBlocks, badBlocksText, type BadBlock } from './badblocks.js';
 export { readMemberBitmap, readMemberBadBlocks } from './member_logs.js';
+export { BadBlockSet } from './badblock_set.js';
 export { consistencyPolicy } from './report.js';

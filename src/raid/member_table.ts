@@ -5,6 +5,7 @@
  * bumped) whenever that picture or the clean/dirty state changes, as md's
  * md_update_sb does.
  */
+import { BadBlockSet } from './badblock_set.js';
 import { SuperblockError } from './errors.js';
 import type { Member } from './member.js';
 import {
@@ -24,6 +25,14 @@ export type RaidSlotState = 'in_sync' | 'recovering' | 'faulty' | 'missing';
 export interface MemberDevice {
   readonly member: Member;
   sb: Superblock;
+  /** Its bad-block list (loaded at assembly; made empty from `sb` on first use otherwise). */
+  badBlocks?: BadBlockSet;
+}
+
+/** The device's bad-block list, created empty (with its log's capacity) when it has none yet. */
+export function badBlocksOf(dev: MemberDevice): BadBlockSet {
+  dev.badBlocks ??= BadBlockSet.forSuperblock(dev.sb);
+  return dev.badBlocks;
 }
 
 export interface RaidSlot {
@@ -123,11 +132,13 @@ export class MemberTable {
     // md's super_1_sync: the bitmap is array-wide; recovery from it is recorded per device.
     const bitmap = m.featureMap & Feature.BitmapOffset;
     const recovery = recovering ? Feature.RecoveryOffset | (bitmap && s!.bitmapSync ? Feature.RecoveryBitmap : 0) : 0;
+    // The bad-block bit is the device's own: set while its list has entries (super_1_sync).
+    const bad = dev.badBlocks ? dev.badBlocks.featureBit() : own.featureMap & Feature.BadBlocks;
     return {
       ...m,
       minorVersion: own.minorVersion,
       // The consistency policy is the array's (md's super_1_sync); recovery progress is the device's own.
-      featureMap: recovery | (m.featureMap & (Feature.BitmapOffset | Feature.Ppl | Feature.MultiplePpls)),
+      featureMap: recovery | bad | (m.featureMap & (Feature.BitmapOffset | Feature.Ppl | Feature.MultiplePpls)),
       dataOffset: own.dataOffset,
       dataSize: own.dataSize,
       superOffset: own.superOffset,
@@ -173,8 +184,12 @@ export class MemberTable {
             const sb = this.deviceSuperblock(dev, slot);
             const bytes = encodeSuperblock(sb);
             dev.sb = sb;
+            // md_update_sb writes the changed bad-block log with the superblock that points at it.
+            const log = dev.badBlocks?.pendingLog();
+            if (log?.bytes) await dev.member.write(log.bytes, (sb.superOffset + sb.bblogOffset) * SECTOR);
             await dev.member.write(bytes, sb.superOffset * SECTOR);
             await dev.member.sync();
+            if (log) dev.badBlocks!.written(log.version);
           }),
         );
         let failed = false;

@@ -17,6 +17,7 @@
  */
 import { MemberIOError } from './errors.js';
 import { handleWrite, type Extent, type StripeEnv } from './handle.js';
+import { listedBad } from './stripe_pieces.js';
 import type { Layout, RowMap } from './layout.js';
 import type { MemberTable } from './member_table.js';
 import { TxFlags } from './ops.js';
@@ -176,7 +177,7 @@ function rowOf(env: StripeEnv, sh: StripeHead): RowMap {
 function splitAroundUnreadable(env: StripeEnv, sh: StripeHead, row: RowMap, extents: readonly Extent[]): Extent[][] {
   if (extents.length < 2) return [[...extents]];
   const end = (e: Extent) => sh.sector + Math.ceil(e.hi / SECTOR);
-  const lost = extents.find((e) => !readable(env, e.disk, end(e)));
+  const lost = extents.find((e) => !readable(env, e.disk, end(e)) || listedBad(env, sh, e.disk, e.lo, e.hi));
   if (!lost) return [[...extents]];
   const k = row.dataIndexOfDisk[lost.disk]!;
   const before = extents.filter((e) => row.dataIndexOfDisk[e.disk]! < k);
@@ -196,8 +197,10 @@ async function partialParity(env: StripeEnv, sh: StripeHead, row: RowMap, rect: 
   if (others.length === 0) return NO_PP;
   for (;;) {
     const end = sh.sector + hi / SECTOR;
-    const srcs = others.every((d) => readable(env, d, end)) ? others : [row.pd, ...rect];
-    if (!srcs.every((d) => readable(env, d, end))) return null;
+    // A bad block is unreadable as a missing member is (md's is_badblock), so a listed range never loops here.
+    const usable = (d: number) => readable(env, d, end) && !listedBad(env, sh, d, lo, hi);
+    const srcs = others.every(usable) ? others : [row.pd, ...rect];
+    if (!srcs.every(usable)) return null;
     const results = await Promise.allSettled(
       srcs.filter((d) => !covers(sh.valid[d]!, lo, hi)).map(async (d) => {
         await env.io(d, false, sh.buf(d).subarray(lo, hi), sh.sector * SECTOR + lo);
@@ -206,7 +209,7 @@ async function partialParity(env: StripeEnv, sh: StripeHead, row: RowMap, rect: 
     );
     const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (bad && !(bad.reason instanceof MemberIOError)) throw bad.reason;
-    if (bad) continue; // the member is faulty now: plan again without it
+    if (bad) continue; // the member is faulty now, or lists the range bad: plan again without it
     const views = srcs.map((d) => sh.buf(d).subarray(lo, hi));
     if (views.length === 1) return views[0]!.slice();
     const pp = new Uint8Array(hi - lo);

@@ -8,7 +8,9 @@
  * new member and recovered fully.
  */
 import type { RaidArray } from './array.js';
+import { BadBlockSet } from './badblock_set.js';
 import type { Member } from './member.js';
+import { readMemberBadBlocks } from './member_logs.js';
 import type { MemberDevice } from './member_table.js';
 import { encodeSuperblock, formatUuid, ownRole, SECTOR, type Superblock } from './superblock.js';
 
@@ -30,7 +32,9 @@ export async function reAddMember(array: RaidArray, member: Member, previous: Su
   }
   const number = previous.devNumber;
   if (table.slots.some((s) => s !== slot && s.device?.sb.devNumber === number) || table.spares.some((d) => d.sb.devNumber === number)) return -1;
-  const dev: MemberDevice = { member, sb: { ...previous, devRoles: [...previous.devRoles] } };
+  // md's super_1_load: the member brings its bad-block list back with it.
+  const badBlocks = BadBlockSet.forSuperblock(previous, await readMemberBadBlocks(member, previous));
+  const dev: MemberDevice = { member, sb: { ...previous, devRoles: [...previous.devRoles] }, badBlocks };
   table.slots[role] = { device: dev, state: 'recovering', recoveryOffset: 0, bitmapSync: true };
   array.cache.invalidateAll();
   await intent.writeAllTo(dev);

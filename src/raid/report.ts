@@ -126,7 +126,7 @@ export function examineText(name: string, sb: Superblock, deviceSectors: number,
   L.push('');
   L.push(`   Device Role : ${roleText(sb)}`);
   L.push(`   Array State : ${arrayState(sb)} ('A' == active, '.' == missing, 'R' == replacing)`);
-  const unknown = featureNames(sb.featureMap & ~(Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls));
+  const unknown = featureNames(sb.featureMap & ~(Feature.RecoveryOffset | Feature.Ppl | Feature.MultiplePpls | Feature.BitmapOffset | Feature.RecoveryBitmap | Feature.BadBlocks));
   if (unknown.length) L.push(`    (asynctx) features asynctx does not support: ${unknown.join(', ')}`);
   return L.join('\n') + '\n';
 }

@@ -74,6 +74,7 @@ async function walk(
       );
     }
     for (const n of await Promise.all(jobs)) mismatches += n;
+    await array.settleBadBlocks();
     sinceCheckpoint += (next - pos) * SECTOR;
     pos = next;
     if (await onBatch(pos, sinceCheckpoint)) sinceCheckpoint = 0;

@@ -13,7 +13,7 @@
  * request's extents): handle.ts carries it out, and it is the unit an engine
  * can take as one chain. Nothing here reads or writes a member.
  */
-import { ArrayFailedError } from './errors.js';
+import { ArrayFailedError, UnreadableRangeError } from './errors.js';
 import { parityDisks, type RowMap } from './layout.js';
 import { covers, type Range } from './stripe.js';
 import { SECTOR } from './superblock.js';
@@ -35,6 +35,8 @@ export interface StripeView {
   readonly writable: readonly boolean[];
   /** Per member: the range of the head's buffer that matches the member (the stripe cache). */
   readonly valid: readonly Range[];
+  /** Per member: byte ranges of the head its bad-block list holds (md's is_badblock); absent: none anywhere. */
+  readonly bad?: readonly (readonly Range[])[];
 }
 
 /** A caller's part of one member in a head: bytes [lo, hi) of the unit. */
@@ -120,6 +122,7 @@ export type PlanKind =
   | 'write-degraded'
   | 'check'
   | 'recover'
+  | 'unrecoverable'
   | 'skip';
 
 export interface StripePlan {
@@ -131,6 +134,8 @@ export interface StripePlan {
   /** After the chain: members whose head buffer no longer matches them at all. */
   readonly stale: readonly number[];
   readonly writes: readonly MemberIO[];
+  /** unrecoverable: members being rebuilt whose range no member combination holds (md records bad blocks there). */
+  readonly lost?: readonly number[];
   /** check/repair/resync: what runs when the check stage finds a mismatch (absent: count only). */
   readonly onMismatch?: { readonly chain: readonly Stage[]; readonly writes: readonly MemberIO[] };
 }
@@ -142,15 +147,36 @@ export function parityOf(row: RowMap): number[] {
   return row.qd >= 0 ? [row.pd, row.qd] : [row.pd];
 }
 
+/** Whether member `d` holds current bytes for all of [lo, hi): rebuilt that far, and none of them listed bad. */
+export function unreadable(v: StripeView, d: number, lo: number, hi: number): boolean {
+  return hi > v.readableTo[d]! || (v.bad?.[d]?.some((r) => r.lo < hi && lo < r.hi) ?? false);
+}
+
+/** Member `d` is unreadable in [lo, hi) only for its bad blocks: it is in the array that far. */
+function badOnly(v: StripeView, d: number, hi: number): boolean {
+  return hi <= v.readableTo[d]!;
+}
+
+function failedIn(v: StripeView, lo: number, hi: number): number[] {
+  return v.readableTo.map((_, d) => d).filter((d) => unreadable(v, d, lo, hi));
+}
+
 /**
  * The members' state for [lo, hi).
- * @throws ArrayFailedError when more members are failed there than the level survives.
+ * @throws ArrayFailedError when more members are failed there than the level survives, and
+ * UnreadableRangeError (md's EIO) when bad blocks are among what makes them too many.
  */
 export function analyse(v: StripeView, lo: number, hi: number): Analysis {
   const members = v.readableTo.map((_, d) => d);
-  const failed = members.filter((d) => hi > v.readableTo[d]!);
+  const failed = failedIn(v, lo, hi);
   const max = parityDisks(v.level);
   if (failed.length > max) {
+    const bad = failed.filter((d) => badOnly(v, d, hi));
+    if (bad.length) {
+      throw new UnreadableRangeError(
+        `member sectors ${v.sector + lo / SECTOR}..${v.sector + hi / SECTOR - 1} are unreadable: ${failed.length} members unavailable there (member${bad.length > 1 ? 's' : ''} ${bad.join(', ')} by bad blocks), RAID-${v.level} survives ${max}`,
+      );
+    }
     throw new ArrayFailedError(`${failed.length} members unavailable at member sector ${v.sector}: RAID-${v.level} survives ${max}`);
   }
   const readable = members.filter((d) => !failed.includes(d));
@@ -275,8 +301,8 @@ function planFullWrite(v: StripeView, a: Analysis, extents: readonly ExtentShape
  *   from the other members over the whole sectors of those extents.
  */
 export function planRead(v: StripeView, extents: readonly ExtentShape[]): StripePlan {
-  const unreadable = (e: ExtentShape) => e.hi > v.readableTo[e.disk]!;
-  if (extents.some(unreadable)) {
+  const lostExtent = (e: ExtentShape) => unreadable(v, e.disk, e.lo, e.hi);
+  if (extents.some(lostExtent)) {
     const row = planRowRead(v, extents);
     if (row) return row;
   }
@@ -284,7 +310,7 @@ export function planRead(v: StripeView, extents: readonly ExtentShape[]): Stripe
   const direct: MemberIO[] = [];
   const lost: number[] = [];
   extents.forEach((e, i) => {
-    if (unreadable(e)) lost.push(i);
+    if (lostExtent(e)) lost.push(i);
     else if (covers(v.valid[e.disk]!, e.lo, e.hi)) cached.push(i);
     else direct.push({ disk: e.disk, lo: e.lo, hi: e.hi, user: i });
   });
@@ -320,16 +346,27 @@ function planRowRead(v: StripeView, extents: readonly ExtentShape[]): StripePlan
  * Scrub work on [lo, hi) of one head, every readable member read afresh:
  * check compares P/Q with the data (repair and resync also rewrite P/Q where
  * they disagree); recover rebuilds each member that is writable but not yet
- * readable here. A check with a member failed has nothing to compare against
- * and is skipped, as md skips it.
+ * readable here. A member unreadable here only for its bad blocks is rebuilt
+ * and written back in every mode (md's handle_parity_checks with a failed
+ * device, and its rewrite after a read error; the good write clears the bad
+ * blocks). A check with only other members failed has nothing to compare
+ * against and is skipped, as md skips it;
+ * with too many unavailable, md's handle_failed_sync skips a check and makes
+ * recovery record bad blocks on the members it rebuilds ('unrecoverable').
  */
 export function planSync(v: StripeView, lo: number, hi: number, mode: SyncMode): StripePlan {
+  const failed = failedIn(v, lo, hi);
+  if (failed.length > parityDisks(v.level)) {
+    if (mode !== 'recover') return NONE;
+    return { ...NONE, kind: 'unrecoverable', lost: failed.filter((d) => v.writable[d] && !badOnly(v, d, hi)) };
+  }
   const a = analyse(v, lo, hi);
-  if (mode !== 'recover' && a.failed.length > 0) return NONE;
+  const repair = a.failed.filter((d) => v.writable[d] && badOnly(v, d, hi));
+  if (mode !== 'recover' && a.failed.length > 0 && repair.length === 0) return NONE;
   const reads = headIO(a.readable, lo, hi);
   const blocks: Blocks = { lo, hi };
-  if (mode === 'recover') {
-    const targets = a.failed.filter((d) => v.writable[d]);
+  if (mode === 'recover' || repair.length > 0) {
+    const targets = mode === 'recover' ? a.failed.filter((d) => v.writable[d]) : repair;
     if (targets.length === 0) return { ...NONE, kind: 'recover', reads };
     return {
       ...NONE,

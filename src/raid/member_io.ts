@@ -6,9 +6,9 @@
  * - a write that fails records the range instead of failing the member; the array's write
  *   completes only after the log holding it is written (md holds the bio until then); a member
  *   whose log cannot hold it (none, or full) is failed;
- * - a read that fails records the range too (standing in for md's per-stripe R5_ReadError): the
- *   stripe plans again and rebuilds it from parity, and the array then rewrites it from parity
- *   and reads it back (read_errors.ts). A member with more read errors in a row than the stripe
+ * - a read that fails is retried alone (R5_ReadNoMerge); failing again, it records the range too
+ *   (standing in for md's per-stripe R5_ReadError): the stripe plans again and rebuilds it from
+ *   parity, and the array then rewrites it and reads it back (read_errors.ts). A member with more read errors in a row than the stripe
  *   cache has heads (md's max_nr_stripes) is failed, as is one whose log cannot record them.
  * Nothing listed bad is read: the planners keep such ranges off the member (md's is_badblock).
  */
@@ -79,8 +79,10 @@ export class MemberIo {
     if (!write && bad.has(first, end - first)) throw new MemberIOError(`member ${d} (${dev.member.name}) lists sectors ${first}..${end - 1} bad`, d);
     try {
       const at = dev.sb.dataOffset * SECTOR + pos;
+      // A failed read is retried alone, unmerged (md's R5_ReadNoMerge), so that only its own range is recorded.
+      if (!write) await this.queue(dev).submit(false, buf, at).catch(() => dev.member.read(buf, at));
       // A durable write (REQ_FUA) resolves once it is on stable storage.
-      if (!write || !durable) await this.queue(dev).submit(write, buf, at);
+      else if (!durable) await this.queue(dev).submit(true, buf, at);
       else if (dev.member.writeFua) await dev.member.writeFua(buf, at);
       else await this.queue(dev).submit(true, buf, at).then(() => dev.member.sync());
     } catch (err) {

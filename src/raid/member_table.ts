@@ -132,8 +132,9 @@ export class MemberTable {
     // md's super_1_sync: the bitmap is array-wide; recovery from it is recorded per device.
     const bitmap = m.featureMap & Feature.BitmapOffset;
     const recovery = recovering ? Feature.RecoveryOffset | (bitmap && s!.bitmapSync ? Feature.RecoveryBitmap : 0) : 0;
-    // The bad-block bit is the device's own: set while its list has entries (super_1_sync).
-    const bad = dev.badBlocks ? dev.badBlocks.featureBit() : own.featureMap & Feature.BadBlocks;
+    // The bad-block bit is the device's own: set while its list has entries (super_1_sync). A
+    // device whose list was not loaded is new here (its superblock copied from another's).
+    const bad = badBlocksOf(dev).featureBit();
     return {
       ...m,
       minorVersion: own.minorVersion,

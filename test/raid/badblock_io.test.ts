@@ -178,14 +178,28 @@ describe('bad blocks on writes', () => {
 });
 
 describe('read errors', () => {
-  it('a sector that fails one read is rebuilt, rewritten, read back and counted as corrected', async () => {
+  it('a read that fails once is retried alone and recorded nowhere', async () => {
+    const { members, model } = await fixture(5);
+    const { array } = await assemble(members, { cleanDelayMs: 0 });
+    const at = (array.slots[1]!.device!.sb.dataOffset + 16) * 512;
+    let failures = 0;
+    members[1]!.faults = { read: (pos, len) => pos <= at && at < pos + len && failures++ === 0 };
+    same(await readAll(array), model, 'read');
+    assert.equal(failures, 2);
+    assert.equal(array.slots[1]!.device!.badBlocks!.count, 0);
+    assert.equal(array.slots[1]!.device!.sb.cntCorrectedRead, 0);
+    await array.stop();
+  });
+
+  it('a sector that fails a read and its retry is rebuilt, rewritten, read back and counted as corrected', async () => {
     const { members, model } = await fixture(5);
     const { array } = await assemble(members, { cleanDelayMs: 0 });
     const at = (array.slots[2]!.device!.sb.dataOffset + 16) * 512;
     let failures = 0;
-    members[2]!.faults = { read: (pos, len) => pos <= at && at < pos + len && failures++ === 0 };
+    // The merged read and its unmerged retry fail; the read-back after the rewrite succeeds.
+    members[2]!.faults = { read: (pos, len) => pos <= at && at < pos + len && failures++ < 2 };
     same(await readAll(array), model, 'read through the error');
-    assert.equal(failures > 1, true, 'the range was read again after the rewrite');
+    assert.equal(failures, 3, 'the range was read again after the rewrite');
     assert.equal(array.slots[2]!.state, 'in_sync');
     assert.deepEqual(array.slots[2]!.device!.badBlocks!.entries, []);
     assert.ok(array.slots[2]!.device!.sb.cntCorrectedRead > 0);
@@ -227,6 +241,7 @@ describe('scrubs and rebuilds around bad blocks', () => {
     const fresh = new MemoryMember('new0', MEMBER);
     await array.add(fresh);
     await rebuild(array);
+    assert.equal((await readSuperblock(fresh)).featureMap & Feature.BadBlocks, 0, "a new member does not inherit another's bad-block bit");
     assert.equal((await scrub(array, 'check')).mismatches, 0);
     await array.stop();
     // The new member holds the right bytes: read without the listed member.

@@ -2,7 +2,8 @@
  * handle_stripe: carries out the plans of stripe_plan.ts on one stripe head
  * — member reads, one async_tx chain (stripe_ops.ts), member writes — and
  * plans again when a member fails under it: an I/O error marks the member
- * faulty (the array does that), and the next plan works without it.
+ * faulty or records the range on its bad-block list (the array does that),
+ * and the next plan works without it.
  */
 import { ArrayFailedError, MemberIOError, UnreadableRangeError } from './errors.js';
 import { parityDisks, type Layout } from './layout.js';
@@ -26,7 +27,9 @@ export interface StripeEnv {
   writable(disk: number): boolean;
   /**
    * Member I/O at `pos` bytes past its data offset. Rejects with MemberIOError once the member is
-   * marked faulty. A `durable` write resolves once it is durable (REQ_FUA).
+   * marked faulty, or when a read's range is (or now is recorded) on its bad-block list: either
+   * way the next plan works without it there. A write whose failure was recorded as bad blocks
+   * resolves. A `durable` write resolves once it is durable (REQ_FUA).
    */
   io(disk: number, write: boolean, buf: Uint8Array, pos: number, durable?: boolean): Promise<void>;
   /** True when member `disk` makes a single write durable without flushing the rest (it has writeFua). */

@@ -15,7 +15,7 @@ export class ConnectionClosed extends Error {
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private want: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
+  private want: { n: number; into?: Buffer; resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
   private ended: Error | null = null;
 
   constructor(private readonly socket: Socket) {
@@ -35,11 +35,15 @@ export class FrameReader {
     socket.on('error', (e) => end(new ConnectionClosed(e.message)));
   }
 
-  /** Resolves with exactly `n` bytes. */
-  read(n: number): Promise<Buffer> {
+  /**
+   * Resolves with exactly `n` bytes: a view of what arrived when it came in one piece, else a
+   * new buffer; in `into` (its first `n` bytes, resolved as that view) when given, always.
+   */
+  read(n: number, into?: Buffer): Promise<Buffer> {
     if (this.want) return Promise.reject(new Error('FrameReader: one read at a time'));
+    if (into && into.length < n) return Promise.reject(new RangeError(`FrameReader: ${n} bytes do not fit a ${into.length}-byte buffer`));
     return new Promise((resolve, reject) => {
-      this.want = { n, resolve, reject };
+      this.want = { n, into, resolve, reject };
       this.pump();
     });
   }
@@ -49,7 +53,7 @@ export class FrameReader {
     if (!w) return;
     if (this.buffered >= w.n) {
       this.want = null;
-      w.resolve(this.take(w.n));
+      w.resolve(this.take(w.n, w.into));
       if (this.buffered <= 64 << 20) this.socket.resume();
     } else if (this.ended) {
       this.want = null;
@@ -57,17 +61,17 @@ export class FrameReader {
     }
   }
 
-  private take(n: number): Buffer {
-    if (n === 0) return Buffer.alloc(0);
+  private take(n: number, into?: Buffer): Buffer {
+    if (n === 0) return into ? into.subarray(0, 0) : Buffer.alloc(0);
     const first = this.chunks[0]!;
-    if (first.length >= n) {
+    if (!into && first.length >= n) {
       const out = first.subarray(0, n);
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
       this.buffered -= n;
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = into ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) {
       const c = this.chunks[0]!;

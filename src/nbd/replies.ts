@@ -1,8 +1,10 @@
 /**
  * The replies of one connection's transmission phase (proto.md): simple
  * replies, and structured reply chunks once NBD_OPT_STRUCTURED_REPLY was
- * negotiated. Every message is written whole with consecutive socket writes,
- * so chunks of different requests interleave only between messages.
+ * negotiated. Every message is written whole, corked into one vectored
+ * write (header and payload in one syscall, so the client is woken once per
+ * message, not once per piece), and chunks of different requests interleave
+ * only between messages.
  */
 import type { Socket } from 'node:net';
 import { CHUNK, REPLY_FLAG_DONE, SIMPLE_REPLY_MAGIC, STRUCTURED_REPLY_MAGIC } from './constants.js';
@@ -17,22 +19,24 @@ export class Replies {
     readonly structured: boolean,
   ) {}
 
-  /** A simple reply: the error (0 for success) and, for a successful unstructured READ, its data. */
-  simple(handle: Buffer, error: number, data?: Uint8Array): void {
-    if (this.sock.destroyed) return;
-    const h = Buffer.alloc(16);
+  /**
+   * A simple reply: the error (0 for success) and, for a successful unstructured READ, its data.
+   * `written` runs once the socket no longer needs `data` (sent, or the connection is gone).
+   */
+  simple(handle: Buffer, error: number, data?: Uint8Array, written?: () => void): void {
+    const h = Buffer.allocUnsafe(16);
     h.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
     h.writeUInt32BE(error, 4);
     handle.copy(h, 8);
-    this.sock.write(h);
-    if (data) this.sock.write(data);
+    this.send(h, data, written);
   }
 
-  /** NBD_REPLY_TYPE_OFFSET_DATA: `data` (at least one byte) at export `offset`. */
-  data(handle: Buffer, offset: number, data: Uint8Array, done: boolean): void {
-    const off = Buffer.alloc(8);
-    off.writeBigUInt64BE(BigInt(offset), 0);
-    this.chunk(handle, CHUNK.OFFSET_DATA, done, [off, data]);
+  /** NBD_REPLY_TYPE_OFFSET_DATA: `data` (at least one byte) at export `offset`; `written` as for simple(). */
+  data(handle: Buffer, offset: number, data: Uint8Array, done: boolean, written?: () => void): void {
+    // The offset is the chunk's first 8 payload bytes: it goes out in the header's buffer.
+    const h = this.header(handle, CHUNK.OFFSET_DATA, done, 8 + data.length, 8);
+    h.writeBigUInt64BE(BigInt(offset), 20);
+    this.send(h, data, written);
   }
 
   /** NBD_REPLY_TYPE_NONE: the final chunk of a reply whose other chunks said everything. */
@@ -77,14 +81,32 @@ export class Replies {
   }
 
   private chunk(handle: Buffer, type: number, done: boolean, parts: readonly Uint8Array[]): void {
-    if (this.sock.destroyed) return;
-    const h = Buffer.alloc(20);
+    const h = this.header(handle, type, done, parts.reduce((n, p) => n + p.length, 0), 0);
+    this.send(parts.length ? Buffer.concat([h, ...parts]) : h);
+  }
+
+  /** A structured chunk's 20-byte header for `length` payload bytes, with `extra` bytes of room after it. */
+  private header(handle: Buffer, type: number, done: boolean, length: number, extra: number): Buffer {
+    const h = Buffer.allocUnsafe(20 + extra);
     h.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
     h.writeUInt16BE(done ? REPLY_FLAG_DONE : 0, 4);
     h.writeUInt16BE(type, 6);
     handle.copy(h, 8);
-    h.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 16);
-    this.sock.write(h);
-    for (const p of parts) if (p.length) this.sock.write(p);
+    h.writeUInt32BE(length, 16);
+    return h;
+  }
+
+  /** One message: `head`, then `data` when given, in one corked write; `written` runs once `data` is no longer needed. */
+  private send(head: Buffer, data?: Uint8Array, written?: () => void): void {
+    if (this.sock.destroyed) return written?.();
+    if (!data?.length) {
+      this.sock.write(head);
+      return written?.();
+    }
+    this.sock.cork();
+    this.sock.write(head);
+    // The callback also runs (with an error) when the socket is destroyed first: the buffer is free either way.
+    this.sock.write(data, written && (() => written()));
+    this.sock.uncork();
   }
 }

@@ -8,6 +8,7 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { TF } from './constants.js';
+import { BufferPool } from './buffer_pool.js';
 import { serverHandshake, type ExportInfo } from './handshake.js';
 import { FrameReader } from './reader.js';
 import type { BlockTarget } from './target.js';
@@ -45,6 +46,8 @@ export class NbdServer {
   private readonly server: Server;
   private readonly conns = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
+  /** READ buffers, shared by the connections (a multi-conn client's requests spread over them). */
+  private readonly buffers = new BufferPool();
   readonly info: ExportInfo;
   /** Connections accepted so far, and the most open at once. */
   readonly stats = { connections: 0, peakConnections: 0 };
@@ -100,7 +103,7 @@ export class NbdServer {
     const run = (async () => {
       try {
         const session = await serverHandshake(sock, reader, this.info);
-        if (session) await serveTransmission(sock, reader, this.target, session);
+        if (session) await serveTransmission(sock, reader, this.target, session, this.buffers);
         sock.end();
       } catch (err) {
         this.opts.log?.(`connection dropped: ${(err as Error).message}`);

@@ -11,9 +11,12 @@ export interface BlockTarget {
   readonly preferredBlockSize: number;
   /** True when flush() on any connection makes every completed write durable (CAN_MULTI_CONN). */
   readonly flushCoversAll: boolean;
-  /** Reads exactly buf.length bytes at `offset`. */
+  /** Reads exactly buf.length bytes at `offset`; the server reuses `buf` once the read resolved and its reply went out. */
   read(buf: Uint8Array, offset: number): Promise<void>;
-  /** Writes all of `data` at `offset`; resolves once the write is complete on the backing store. */
+  /**
+   * Writes all of `data` at `offset`; resolves once the write is complete on the backing store.
+   * The target keeps no reference to `data` after it resolves (the server reuses the buffer).
+   */
   write(data: Uint8Array, offset: number): Promise<void>;
   /** Makes every completed write durable. */
   flush(): Promise<void>;

@@ -7,6 +7,7 @@
  * others still arrive. A malformed frame ends this connection only.
  */
 import type { Socket } from 'node:net';
+import { BufferPool } from './buffer_pool.js';
 import { CMD, CMDF, ERR, MAX_PAYLOAD, REQUEST_MAGIC, TF } from './constants.js';
 import { ProtocolError, type Session } from './handshake.js';
 import type { FrameReader } from './reader.js';
@@ -77,17 +78,18 @@ function pieces(offset: number, length: number, piece: number): Array<[number, n
 }
 
 /** A READ answered in structured chunks: one chunk (marked final) when it fits, else parts and a final NONE. */
-async function structuredRead(r: Request, target: BlockTarget, out: Replies): Promise<void> {
+async function structuredRead(r: Request, target: BlockTarget, out: Replies, pool: BufferPool): Promise<void> {
   const parts = r.flags & CMDF.DF ? [[r.offset, r.length] as [number, number]] : pieces(r.offset, r.length, READ_PIECE);
   if (parts.length === 0) return out.none(r.handle);
   const one = parts.length === 1;
   await Promise.all(
     parts.map(async ([at, len]) => {
-      const buf = Buffer.allocUnsafe(len);
+      const buf = pool.take(len);
       try {
         await target.read(buf, at);
-        out.data(r.handle, at, buf, one);
+        out.data(r.handle, at, buf, one, () => pool.give(buf));
       } catch (e) {
+        // Not given back: a failed read may still have member I/O in flight into the buffer.
         out.error(r.handle, errnoOf(e), messageOf(e), at, one);
       }
     }),
@@ -101,20 +103,22 @@ async function writeZeroes(target: BlockTarget, offset: number, length: number):
 }
 
 /** Runs a checked request and sends its reply. */
-async function execute(r: Request, target: BlockTarget, payload: Buffer | null, s: Session, out: Replies): Promise<void> {
+async function execute(r: Request, target: BlockTarget, payload: Buffer | null, s: Session, out: Replies, pool: BufferPool): Promise<void> {
   try {
     switch (r.type) {
       case CMD.READ: {
-        if (s.structured) return await structuredRead(r, target, out);
-        const buf = Buffer.allocUnsafe(r.length);
+        if (s.structured) return await structuredRead(r, target, out, pool);
+        const buf = pool.take(r.length);
         await target.read(buf, r.offset);
-        return out.simple(r.handle, 0, buf);
+        return out.simple(r.handle, 0, buf, () => pool.give(buf));
       }
       case CMD.BLOCK_STATUS:
         // Everything is allocated data of unknown content (status 0): see meta_context.ts.
         return out.blockStatus(r.handle, s.allocationContext, [[r.length, 0]]);
       case CMD.WRITE:
         await target.write(payload!, r.offset);
+        // Only after a write that completed: a failed one may still have member writes reading it.
+        pool.give(payload!);
         break;
       case CMD.WRITE_ZEROES:
         await writeZeroes(target, r.offset, r.length);
@@ -133,8 +137,12 @@ async function execute(r: Request, target: BlockTarget, payload: Buffer | null, 
   }
 }
 
-/** Serves requests until DISC, end of stream or a protocol error; resolves when in-flight requests replied. */
-export async function serveTransmission(sock: Socket, reader: FrameReader, target: BlockTarget, session: Session): Promise<void> {
+/**
+ * Serves requests until DISC, end of stream or a protocol error; resolves when in-flight requests replied.
+ * READ buffers and WRITE payloads come from `pool` (shared by a server's connections) and go
+ * back once sent or written.
+ */
+export async function serveTransmission(sock: Socket, reader: FrameReader, target: BlockTarget, session: Session, pool = new BufferPool()): Promise<void> {
   const inflight = new Set<Promise<void>>();
   const out = new Replies(sock, session.structured);
   try {
@@ -153,14 +161,15 @@ export async function serveTransmission(sock: Socket, reader: FrameReader, targe
       if (r.type === CMD.WRITE) {
         // A payload this large cannot be skipped safely: the stream is no longer trusted.
         if (r.length > MAX_PAYLOAD) throw new ProtocolError('write payload too large');
-        payload = await reader.read(r.length);
+        payload = await reader.read(r.length, pool.take(r.length));
       }
       const bad = validate(r, target, session);
       if (bad) {
+        if (payload) pool.give(payload);
         out.fail(r.handle, bad[0], bad[1]);
         continue;
       }
-      const t = execute(r, target, payload, session, out).finally(() => inflight.delete(t));
+      const t = execute(r, target, payload, session, out, pool).finally(() => inflight.delete(t));
       inflight.add(t);
     }
   } finally {

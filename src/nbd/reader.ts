@@ -35,6 +35,11 @@ export class FrameReader {
     socket.on('error', (e) => end(new ConnectionClosed(e.message)));
   }
 
+  /** Bytes received and not yet read (0 at a frame boundary). */
+  get pending(): number {
+    return this.buffered;
+  }
+
   /**
    * Resolves with exactly `n` bytes: a view of what arrived when it came in one piece, else a
    * new buffer; in `into` (its first `n` bytes, resolved as that view) when given, always.

@@ -63,6 +63,11 @@ export class NbdServer {
     this.server = createServer((sock) => this.accept(sock));
   }
 
+  /** Connections open now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
   /**
    * Starts listening; resolves with the bound address (port filled in when 0 was asked). A unix
    * socket left behind by a server that died (nothing answers on it) is replaced.

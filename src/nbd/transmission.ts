@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { BufferPool } from './buffer_pool.js';
 import { CMD, CMDF, ERR, MAX_PAYLOAD, REQUEST_MAGIC, TF } from './constants.js';
 import { ProtocolError, type Session } from './handshake.js';
-import type { FrameReader } from './reader.js';
+import { ConnectionClosed, type FrameReader } from './reader.js';
 import { Replies } from './replies.js';
 import { TargetError, type BlockTarget } from './target.js';
 
@@ -138,6 +138,19 @@ async function execute(r: Request, target: BlockTarget, payload: Buffer | null, 
 }
 
 /**
+ * The next request header, or null when the client hung up between requests (many clients, nbdfuse
+ * among them, close without NBD_CMD_DISC: that is an end, not an error). A close inside a frame throws.
+ */
+async function nextHeader(reader: FrameReader): Promise<Buffer | null> {
+  try {
+    return await reader.read(28);
+  } catch (e) {
+    if (e instanceof ConnectionClosed && reader.pending === 0) return null;
+    throw e;
+  }
+}
+
+/**
  * Serves requests until DISC, end of stream or a protocol error; resolves when in-flight requests replied.
  * READ buffers and WRITE payloads come from `pool` (shared by a server's connections) and go
  * back once sent or written.
@@ -147,7 +160,8 @@ export async function serveTransmission(sock: Socket, reader: FrameReader, targe
   const out = new Replies(sock, session.structured);
   try {
     for (;;) {
-      const h = await reader.read(28);
+      const h = await nextHeader(reader);
+      if (!h) break;
       if (h.readUInt32BE(0) !== REQUEST_MAGIC) throw new ProtocolError('bad request magic');
       const r: Request = {
         flags: h.readUInt16BE(4),

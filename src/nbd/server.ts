@@ -46,8 +46,8 @@ export class NbdServer {
   private readonly server: Server;
   private readonly conns = new Set<Promise<void>>();
   private readonly sockets = new Set<Socket>();
-  /** READ buffers, shared by the connections (a multi-conn client's requests spread over them). */
-  private readonly buffers = new BufferPool();
+  /** READ buffers and WRITE payloads, shared by the connections (a multi-conn client's requests spread over them). */
+  private readonly buffers: BufferPool;
   readonly info: ExportInfo;
   /** Connections accepted so far, and the most open at once. */
   readonly stats = { connections: 0, peakConnections: 0 };
@@ -60,6 +60,9 @@ export class NbdServer {
     if (opts.readonly || target.readonly) tf |= TF.READ_ONLY;
     if (target.flushCoversAll) tf |= TF.CAN_MULTI_CONN;
     this.info = { name: opts.exportName ?? '', size: target.size, transmissionFlags: tf, minBlock: 1, preferredBlock: target.preferredBlockSize };
+    const { allocBuffer, freeBuffer } = target;
+    const source = allocBuffer && freeBuffer ? { alloc: allocBuffer.bind(target), free: freeBuffer.bind(target) } : null;
+    this.buffers = new BufferPool(undefined, source);
     this.server = createServer((sock) => this.accept(sock));
   }
 
@@ -129,6 +132,7 @@ export class NbdServer {
     await Promise.all(this.conns);
     for (const s of this.sockets) s.destroy();
     await closed;
+    this.buffers.drain();
     if (!this.info.transmissionFlags || !(this.info.transmissionFlags & TF.READ_ONLY)) await this.target.flush();
   }
 }

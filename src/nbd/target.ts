@@ -11,13 +11,23 @@ export interface BlockTarget {
   readonly preferredBlockSize: number;
   /** True when flush() on any connection makes every completed write durable (CAN_MULTI_CONN). */
   readonly flushCoversAll: boolean;
-  /** Reads exactly buf.length bytes at `offset`; the server reuses `buf` once the read resolved and its reply went out. */
+  /**
+   * Reads exactly buf.length bytes at `offset`. It settles, resolving or rejecting, only once
+   * nothing of the target touches `buf` any more: the server then reuses it.
+   */
   read(buf: Uint8Array, offset: number): Promise<void>;
   /**
    * Writes all of `data` at `offset`; resolves once the write is complete on the backing store.
-   * The target keeps no reference to `data` after it resolves (the server reuses the buffer).
+   * As for read, it settles only once the target is done with `data` (the server reuses it).
    */
   write(data: Uint8Array, offset: number): Promise<void>;
+  /**
+   * Memory for READ buffers and WRITE payloads that the target uses in place (an array's shared
+   * arena); optional, with freeBuffer. Must not throw: fall back to ordinary memory instead.
+   */
+  allocBuffer?(length: number): Uint8Array;
+  /** Takes back a buffer from allocBuffer. */
+  freeBuffer?(buf: Uint8Array): void;
   /** Makes every completed write durable. */
   flush(): Promise<void>;
   /** Writes `length` zero bytes at `offset` (optional: the server writes a zero buffer). */

@@ -89,7 +89,7 @@ async function structuredRead(r: Request, target: BlockTarget, out: Replies, poo
         await target.read(buf, at);
         out.data(r.handle, at, buf, one, () => pool.give(buf));
       } catch (e) {
-        // Not given back: a failed read may still have member I/O in flight into the buffer.
+        pool.give(buf); // a target settles only once it is done with the buffer
         out.error(r.handle, errnoOf(e), messageOf(e), at, one);
       }
     }),
@@ -109,16 +109,17 @@ async function execute(r: Request, target: BlockTarget, payload: Buffer | null, 
       case CMD.READ: {
         if (s.structured) return await structuredRead(r, target, out, pool);
         const buf = pool.take(r.length);
-        await target.read(buf, r.offset);
+        await target.read(buf, r.offset).catch((e: unknown) => {
+          pool.give(buf);
+          throw e;
+        });
         return out.simple(r.handle, 0, buf, () => pool.give(buf));
       }
       case CMD.BLOCK_STATUS:
         // Everything is allocated data of unknown content (status 0): see meta_context.ts.
         return out.blockStatus(r.handle, s.allocationContext, [[r.length, 0]]);
       case CMD.WRITE:
-        await target.write(payload!, r.offset);
-        // Only after a write that completed: a failed one may still have member writes reading it.
-        pool.give(payload!);
+        await target.write(payload!, r.offset).finally(() => pool.give(payload!));
         break;
       case CMD.WRITE_ZEROES:
         await writeZeroes(target, r.offset, r.length);
@@ -175,7 +176,11 @@ export async function serveTransmission(sock: Socket, reader: FrameReader, targe
       if (r.type === CMD.WRITE) {
         // A payload this large cannot be skipped safely: the stream is no longer trusted.
         if (r.length > MAX_PAYLOAD) throw new ProtocolError('write payload too large');
-        payload = await reader.read(r.length, pool.take(r.length));
+        const into = pool.take(r.length);
+        payload = await reader.read(r.length, into).catch((e: unknown) => {
+          pool.give(into);
+          throw e;
+        });
       }
       const bad = validate(r, target, session);
       if (bad) {

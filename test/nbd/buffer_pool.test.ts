@@ -28,6 +28,38 @@ describe('BufferPool', () => {
     assert.equal(pool.idleBytes, 3 * 8192, 'kept beyond maxBytes');
   });
 
+  it('with a source: takes its memory (views of the same bytes), frees to it what it does not keep and, on drain, what it kept', () => {
+    const backing = new Uint8Array(64 << 10);
+    const live = new Set<number>();
+    const freed: number[] = [];
+    let next = 0;
+    const source = {
+      alloc: (n: number) => {
+        const u = backing.subarray(next, next + n);
+        live.add(u.byteOffset);
+        next += n;
+        return u;
+      },
+      free: (u: Uint8Array) => {
+        assert.ok(live.delete(u.byteOffset), `freed a buffer the source never gave (offset ${u.byteOffset})`);
+        freed.push(u.byteOffset);
+      },
+    };
+    const pool = new BufferPool(8192, source);
+    const a = pool.take(8192);
+    const b = pool.take(8192);
+    assert.equal(a.buffer, backing.buffer, 'not the source memory');
+    assert.equal(b.byteOffset, 8192);
+    assert.equal(pool.take(100).buffer === backing.buffer, false, 'a small buffer should not use the source');
+    pool.give(a);
+    pool.give(b); // over maxBytes: back to the source
+    assert.deepEqual(freed, [8192]);
+    pool.drain();
+    assert.deepEqual(freed, [8192, 0]);
+    assert.equal(pool.idleBytes, 0);
+    assert.equal(live.size, 0);
+  });
+
   it('never keeps buffers under 4 KiB (they are views of Node\'s shared slab)', () => {
     const pool = new BufferPool();
     pool.give(pool.take(512));

@@ -7,7 +7,8 @@
 import { defaultOps } from './client.js';
 
 export { TxFlags, SumCheck, type SubmitCtl, type Tx, type TxCallback } from './submit.js';
-export { DmaStatus, isComplete } from '../dmaengine/cookie.js';
+export { DmaStatus } from './constants.js';
+export { isComplete } from '../dmaengine/cookie.js';
 export type { Offsets } from './validate.js';
 export type { PqBlocks } from './pq.js';
 export { PQ_MAX_BLOCKS, PQ_MIN_BLOCKS } from './pq.js';

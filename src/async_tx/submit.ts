@@ -12,10 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { DmaStatus, isIoOp, opSourceBytes, type Channel, type HwDescriptor, type HwOp } from '../dmaengine/index.js';
 import { AsyncTxError, DependencyFailedError, DependencyMisuseError, InvalidArgumentError, OperationError, UnknownFlagError } from '../errors.js';
 import type { TxContext } from './context.js';
-import { TxFlags } from './flags.js';
+import { TxFlags } from './constants.js';
 import { describe } from './validate.js';
 
-export { TxFlags, SumCheck } from './flags.js';
+export { TxFlags, SumCheck } from './constants.js';
 const ALL_FLAGS = 31;
 
 /** Completion callback: runs once, asynchronously, with the error if the operation failed. */

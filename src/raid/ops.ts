@@ -2,11 +2,12 @@
  * The slice of the consumer API the RAID client runs its parity work on. The
  * module namespace of '../async_tx/index.js' (software path) and any client
  * from createClient() (worker engines) both fit, so an array runs on either.
- * Nothing below dmaengine/, drivers/ or sched/ is reached from src/raid.
+ * src/raid imports the consumer API only, never dmaengine/, drivers/,
+ * kernels/ or sched/ (test/raid/layering.test.ts holds it to that).
  * The software path itself is default_ops.ts, loaded by assemble and create
  * only when they are given no ops: this module names the constants from
- * their own small modules, so an array that only reports (raid status)
- * loads no part of the submit path or the kernels.
+ * their own small module (async_tx/constants.ts), so an array that only
+ * reports (raid status) loads no part of the submit path or the kernels.
  */
 import type { AsyncTxOps } from '../async_tx/index.js';
 
@@ -32,8 +33,7 @@ export type RaidOps = Pick<
   close?(): Promise<void>;
 };
 
-export { DmaStatus } from '../dmaengine/cookie.js';
-export { TxFlags, SumCheck } from '../async_tx/flags.js';
+export { DmaStatus, TxFlags, SumCheck } from '../async_tx/constants.js';
 export type { Tx } from '../async_tx/index.js';
 export { IoError } from '../errors.js';
 

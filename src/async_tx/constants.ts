@@ -1,8 +1,12 @@
 /**
- * The consumer's flag and result bits, in a module of their own that imports
- * nothing: code that only names them (the RAID client's stripe logic) loads
- * none of the submit path with them.
+ * The consumer's constants — flag bits, result bits and descriptor status —
+ * in a module of their own: code that only names them (the RAID client's
+ * stripe logic) loads none of the submit path with them, and reaches the
+ * status values through the consumer API, not the provider's (DESIGN §2).
  */
+/** Descriptor status (enum dma_status): the provider's values, one object for both APIs. */
+export { DmaStatus } from '../dmaengine/cookie.js';
+
 /** Consumer flags (enum async_tx_flags). */
 export const TxFlags = {
   /** xor: ignore the destination's contents (dest = ⊕ srcs). */

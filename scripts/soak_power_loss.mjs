@@ -4,8 +4,16 @@
 import { parseArgs } from 'node:util';
 import { runPowerLoss } from '../dist/test/raid/power_loss_run.js';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } } });
+if (values.help) {
+  console.log('usage: node scripts/soak_power_loss.mjs [--seeds N] [--seed S]\n  N power cuts (default 10000) from seed S (default 1); prints the totals as JSON, exits 1 on any violation outside the write hole');
+  process.exit(0);
+}
 const seeds = Number(values.seeds);
+if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(Number(values.seed))) {
+  console.error('--seeds and --seed take whole numbers (see --help)');
+  process.exit(2);
+}
 const first = Number(values.seed);
 const totals = {
   runs: 0,
@@ -34,7 +42,9 @@ for (let i = 0; i < seeds; i++) {
   // One run in five loses a member mid-run, unless that would leave too few.
   const failMidRun = seed % 5 === 2 && degraded < (level === 5 ? 1 : 2);
   // Half the runs on disks without FUA writes: both ways the PPL orders its writes are soaked.
-  const r = await runPowerLoss({ seed, level, degraded, failMidRun, noFua: seed % 32 >= 16, ppl: ppl && seed % 16 >= 12 ? 'small' : ppl });
+  // One run in three mostly full stripes: PPL headers pipelined, each repeating the unretired entries before it.
+  const fullStripes = seed % 3 === 0 ? 0.8 : undefined;
+  const r = await runPowerLoss({ seed, level, degraded, failMidRun, noFua: seed % 32 >= 16, ppl: ppl && seed % 16 >= 12 ? 'small' : ppl, fullStripes });
   totals.runs++;
   // Never allowed, write hole or not: wrong bytes on a member the array has, a write failing while redundancy remained.
   totals.violationsOutsideHole += r.outsideHole;

@@ -2,10 +2,22 @@
  * Writing one member's partial parity log, by raid5-ppl.c's rules: stripe
  * writes whose parity lives on this member append entries to an io unit; a
  * unit is written (header, then the entries' partial parity) and made durable
- * before any of its stripes writes data or parity; the next unit is written
- * only once every stripe of the previous one has finished and the members it
- * wrote are flushed (none, when its stripes wrote with FUA). So at a crash only the newest header describes writes
- * that may be torn, and recovery needs nothing older.
+ * before any of its stripes writes data or parity. Recovery (md's and ours)
+ * applies only the newest valid header, so every write that may still be torn
+ * must be described there.
+ *
+ * md keeps that true by writing the next unit only once every stripe of the
+ * previous one has finished and the members it wrote are flushed (none, when
+ * its stripes wrote with FUA). We do too, with one exception that md lacks and
+ * recovery needs nothing new for: where the area holds several headers and
+ * every unit still unretired logged only full-stripe entries (no partial
+ * parity: replaying one recomputes parity from the data as it is), the next
+ * header is written at once and repeats those entries before its own. Headers
+ * stay serialized (each durable before the next is written) and never wrap to
+ * the area's start while entries are carried, so whichever header is newest
+ * after a cut lists every write that may be torn. A unit with partial parity
+ * goes early only behind FUA-only units, whose finished writes are already
+ * durable: its partial parity is read from bytes a cut cannot take back.
  */
 import {
   encodePplHeader,
@@ -41,7 +53,7 @@ export interface IoUnit {
   submitted: boolean;
   /** Stripes appended and not yet done. */
   pending: number;
-  /** Members the unit's stripes write (flushed before the next unit). */
+  /** Members the unit's stripes write (flushed before the unit retires; none when they wrote with FUA). */
   readonly disks: Set<number>;
   readonly durable: Promise<void>;
   resolve: () => void;
@@ -50,9 +62,11 @@ export interface IoUnit {
 /** Zeros for clearing a log area, shared and never written into. */
 const ZERO = new Uint8Array(64 * 1024);
 
-/** One member's log: the io units waiting, the one in flight, where the next goes. */
+/** One member's log: the io units not yet retired (oldest first), where the next header goes. */
 export class MemberPplLog {
   private readonly units: IoUnit[] = [];
+  /** A header is being written: the next waits for it (headers reach the platter in order). */
+  private writing = false;
   /** Sectors into the area of the next header (MULTIPLE_PPLS areas only move it). */
   private next = 0;
   /** Bytes of partial parity one unit may carry. */
@@ -115,19 +129,35 @@ export class MemberPplLog {
   }
 
   private kick(): void {
-    const unit = this.units[0];
-    if (!unit || unit.submitted) return;
+    if (this.writing) return;
+    const i = this.units.findIndex((u) => !u.submitted);
+    if (i < 0) return;
+    const unit = this.units[i]!;
+    const earlier = this.units.slice(0, i);
+    if (earlier.length > 0 && !this.mayCarry(earlier, unit)) return;
     unit.submitted = true;
-    void this.submit(unit);
+    void this.submit(unit, earlier.flatMap((u) => u.entries));
   }
 
-  private async submit(unit: IoUnit): Promise<void> {
+  /** `unit`'s header may go now, repeating the entries of the `earlier` units still unretired (see the top). */
+  private mayCarry(earlier: readonly IoUnit[], unit: IoUnit): boolean {
+    const carried = earlier.reduce((n, u) => n + u.entries.length, 0);
+    return (
+      this.multi &&
+      earlier.every((u) => u.ppBytes === 0 && (unit.ppBytes === 0 || u.disks.size === 0)) &&
+      carried + unit.entries.length <= PPL_HDR_MAX_ENTRIES &&
+      this.next + (PPL_HEADER_SIZE + unit.ppBytes) / SECTOR <= this.area.size
+    );
+  }
+
+  private async submit(unit: IoUnit, carried: readonly PplEntry[]): Promise<void> {
+    this.writing = true;
     try {
       // A log we cannot write protects nothing; md releases the stripes all the same.
       if (this.target.writable(this.disk)) {
         if (this.reset === null) await this.writeEmpty();
         await this.reset;
-        const header = encodePplHeader({ signature: this.target.signature, generation: unit.generation, entries: unit.entries });
+        const header = encodePplHeader({ signature: this.target.signature, generation: unit.generation, entries: [...carried, ...unit.entries] });
         const sectors = (PPL_HEADER_SIZE + unit.ppBytes) / SECTOR;
         if (this.multi && this.area.size - this.next < sectors) this.next = 0;
         const buf = new Uint8Array(PPL_HEADER_SIZE + unit.ppBytes);
@@ -145,14 +175,16 @@ export class MemberPplLog {
     } catch {
       // The target marked the member faulty; the stripes go on without a log, as md's do.
     } finally {
+      this.writing = false;
       unit.resolve();
+      this.kick();
     }
   }
 
   private async finish(unit: IoUnit): Promise<void> {
     // md's ppl_do_flush: what the unit's stripes wrote is durable before the next header may overwrite this one.
     await Promise.all([...unit.disks].filter((d) => this.target.writable(d)).map((d) => this.target.sync(d).catch(() => undefined)));
-    this.units.shift();
+    this.units.splice(this.units.indexOf(unit), 1);
     this.kick();
   }
 }

@@ -100,13 +100,14 @@ describe('power loss during writes', () => {
     for (let seed = 1; seed <= Math.ceil(SEEDS / 3); seed++) {
       // One run in three on a 64 KiB area (one header, MD_FEATURE_PPL) instead of mdadm's 1 MiB.
       // Every other run on disks without FUA writes (the log then flushes whole members between batches).
-      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true, noFua: seed % 2 === 0 });
+      // One run in four mostly full stripes: several log headers in flight, each repeating the entries before it.
+      const r = await runPowerLoss({ seed: seed * 65537 + 11, level: 5, degraded: 1, ppl: seed % 3 === 0 ? 'small' : true, noFua: seed % 2 === 0, fullStripes: seed % 4 === 1 ? 0.8 : undefined });
       bad.push(...problems(r));
       if (r.violations) bad.push(`degraded seed ${r.seed}: ${r.violations} sectors wrong`);
     }
     for (let seed = 1; seed <= Math.ceil(SEEDS / 5); seed++) {
       // Every other healthy run loses a member mid-run: the log still closes the hole.
-      const r = await runPowerLoss({ seed: seed * 257 + 3, level: 5, degraded: 0, ppl: true, failMidRun: seed % 2 === 0 });
+      const r = await runPowerLoss({ seed: seed * 257 + 3, level: 5, degraded: 0, ppl: true, failMidRun: seed % 2 === 0, fullStripes: seed % 4 === 1 ? 0.8 : undefined });
       bad.push(...problems(r));
       if (r.violations || r.mismatches > 0) bad.push(`healthy seed ${r.seed}${r.failedMidRun ? ' (a member died)' : ''}: ${r.violations} sectors wrong, ${r.mismatches} mismatches`);
     }

@@ -30,6 +30,8 @@ export interface PowerLossCase {
   readonly failMidRun?: boolean;
   /** Members without FUA writes: the PPL flushes whole members between batches instead. */
   readonly noFua?: boolean;
+  /** The share of writes that cover whole stripes (default 1/6); a high one keeps several PPL headers in flight. */
+  readonly fullStripes?: number;
 }
 
 export interface PowerLossResult {
@@ -76,10 +78,10 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Mostly small writes anywhere (1-64 sectors); one in six covers one or two whole stripes, aligned (md's full-stripe writes). */
-function pickWrite(random: () => number, sectors: number, stripeSectors: number): { sector: number; count: number } {
+/** Small writes anywhere (1-64 sectors), and a share `full` of writes covering one or two whole stripes, aligned (md's full-stripe writes). */
+function pickWrite(random: () => number, sectors: number, stripeSectors: number, full: number): { sector: number; count: number } {
   const stripes = Math.floor(sectors / stripeSectors);
-  if (random() < 1 / 6 && stripes >= 2) {
+  if (random() < full && stripes >= 2) {
     const k = 1 + Math.floor(random() * 2);
     return { sector: Math.floor(random() * (stripes - k + 1)) * stripeSectors, count: k * stripeSectors };
   }
@@ -140,7 +142,7 @@ export async function runPowerLoss(c: PowerLossCase): Promise<PowerLossResult> {
         }),
       );
     } else {
-      const { sector, count } = pickWrite(random, sectors, stripeSectors);
+      const { sector, count } = pickWrite(random, sectors, stripeSectors, c.fullStripes ?? 1 / 6);
       if (busy(sector, count)) continue;
       const w: ArrayWrite = { id: writes++, sector, count, done: false };
       const data = new Uint8Array(count * SECTOR);

@@ -242,6 +242,57 @@ describe('PPL writes and recovery', () => {
     await a.stop();
   });
 
+  it('full-stripe headers pipeline: the next is written while earlier stripes still write, and repeats their entries; partial parity waits', async () => {
+    // Data writes to the members are held until released, so the log's order shows.
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    let held = 0;
+    class Gated extends MemoryMember {
+      dataFrom = Infinity;
+      override async write(buf: Uint8Array, position: number): Promise<void> {
+        if (hold && position >= this.dataFrom) {
+          held++;
+          await hold;
+        }
+        return super.write(buf, position);
+      }
+    }
+    const members = Array.from({ length: 4 }, (_, i) => new Gated(`g${i}`, 8 << 20));
+    const a = await create(members, { level: 5, chunkBytes: 16384, assumeClean: true, consistencyPolicy: 'ppl', cleanDelayMs: 0 });
+    members.forEach((m, i) => (m.dataFrom = a.slots[i]!.device!.sb.dataOffset * 512));
+    const stripe = 3 * 16384;
+    const pd = a.layout.row(0).pd;
+    assert.equal(a.layout.row(4).pd, pd);
+    assert.equal(a.layout.row(8).pd, pd);
+    const sig = pplSignature(a.table.master.setUuid);
+    const settle = async (until: () => boolean) => {
+      for (let i = 0; i < 200 && !until(); i++) await new Promise<void>((r) => setImmediate(r));
+      assert.ok(until());
+    };
+    hold = new Promise<void>((r) => (release = r));
+    const rows = [0, 4].map((row) => bytes(stripe, 20 + row));
+    const first = a.write(rows[0]!, 0);
+    await settle(() => held === 4); // three data chunks and parity, waiting
+    const second = a.write(rows[1]!, 4 * stripe);
+    await settle(() => held === 8); // its header did not wait for the first stripe
+    const h = (await newest(members[pd]!, sig)).header;
+    assert.deepEqual(h.entries.map((e) => [e.dataSector, e.ppSize]), [[0, 0], [4 * 96, 0]]);
+    // A partial write must not be logged while unflushed full-stripe writes are in flight (its partial parity would read them).
+    const partial = a.write(bytes(4096, 30), 8 * stripe);
+    for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+    assert.equal((await newest(members[pd]!, sig)).header.generation, h.generation);
+    release();
+    hold = null;
+    await Promise.all([first, second, partial]);
+    const last = (await newest(members[pd]!, sig)).header;
+    assert.deepEqual(last.entries.map((e) => [e.dataSector, e.ppSize]), [[8 * 96, 4096]]);
+    assert.equal((await scrub(a, 'check')).mismatches, 0);
+    const got = new Uint8Array(stripe);
+    await a.read(got, 4 * stripe);
+    assert.deepEqual(got, rows[1]);
+    await a.stop();
+  });
+
   it('a healthy dirty PPL array whose log is empty stays dirty (md resyncs it), and check passes after resync', async () => {
     const members = pplMembers(3);
     const a = await create(members, { level: 5, chunkBytes: 4096, assumeClean: true, consistencyPolicy: 'ppl', cleanDelayMs: 0 });

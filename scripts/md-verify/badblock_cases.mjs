@@ -150,7 +150,7 @@ async function revVerify(c, prep, out, ctx) {
   const counts = md.map((l) => l.length - 1);
   const first = row.assemble && row.sizeOk && row.mdBytes && row.mdReadOnly && row.mdBytesFromParity && row.injected && row.corrupted && row.listDiffs.length === 0 && row.asxBytes === true;
   row.summary = `md listed ${counts.join('/')} ranges (injected covered=${row.injected}) md read-only read=${row.mdBytesFromParity ? 'match' : 'DIFF'} (raw sectors overwritten=${row.corrupted}) asx examine --badblocks=${row.listDiffs.length ? row.listDiffs.join('; ') : 'same'} asx read=${row.asxBytes === true ? 'match' : row.asxBytes}`;
-  if (first && ctx.capture) capture(c, ctx, p, { off: off(0), want, md, examine: out.examine });
+  if (first && ctx.capture) capture(c, ctx, p, { off: off(0), want, md: rawLists(c, out, 'B'), examine: out.examine });
   if (!first) return ctx.record(c, { ...row, ok: false });
   ctx.record(c, { ...row, ok: true });
   // asynctx writes over some of md's ranges; round 2 takes the array back to md.
@@ -164,6 +164,9 @@ async function revVerify(c, prep, out, ctx) {
   ctx.again(roundTwo(c, ctx, { ...prep, ...fw, want2: ctx.sha(image), asxWrite: w.error ?? true, listBefore: md, listAfter: after.texts }));
 }
 
+/** What `mdadm --examine-badblocks` printed for each member under tag `tag`, as printed. */
+const rawLists = (c, out, tag) => Array.from({ length: c.n }, (_, i) => `${(out.xb?.[`${tag}${i}`] ?? []).join('\n')}\n`);
+
 /** Stores the members as md left them (gzip) and md's listings: test/fixtures/md-badblocks/<id>/. */
 function capture(c, ctx, p, { off, want, md, examine }) {
   const dir = join(ctx.capture, c.id);
@@ -173,6 +176,7 @@ function capture(c, ctx, p, { off, want, md, examine }) {
     id: c.id, level: c.level, layout: c.layout, chunkKiB: c.chunk, raidDisks: c.n, memberBytes: c.size, dataOffset: off,
     arrayBytes: arrayBytes(c), payload: { labels: 'md' }, sha256: want,
     injected: c.bad.map(([member, at, length]) => ({ member, sector: off + at, length })),
+    // mdadm --examine-badblocks of each member (slot order) as printed, and mdadm --examine of member 0.
     examineBadblocks: md, examine: examine.join('\n'),
   };
   writeFileSync(join(dir, 'case.json'), JSON.stringify(meta, null, 1) + '\n');
@@ -220,7 +224,7 @@ function roundTwo(c, ctx, prep) {
     if (ctx.capture && prep.asxWrite === true) {
       const file = join(ctx.capture, c.id, 'case.json');
       const meta = JSON.parse(readFileSync(file, 'utf8'));
-      meta.forward = { offset: prep.o2, length: prep.p2, labels: 'asynctx', sha256: prep.want2, examineBadblocks: mdList };
+      meta.forward = { offset: prep.o2, length: prep.p2, labels: 'asynctx', sha256: prep.want2, examineBadblocks: rawLists(c, out, 'F') };
       writeFileSync(file, JSON.stringify(meta, null, 1) + '\n');
     }
   };

@@ -15,6 +15,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureBitmap, xb, xdirty } from './bitmap_cases.mjs';
+import { killedWriter } from './killed_writer.mjs';
 import { fill, regionWrite } from './ppl_plan.mjs';
 import { readdJob } from './bitmap_readd.mjs';
 
@@ -49,25 +50,6 @@ const SHELL_REGION = `region_plan() {
   echo "$(( ${REGION / 512} + $1 * 184 + ($1 * 3) % 40 )) $(( 184 - 48 - ($1 * 5) % 60 ))"
 }`;
 
-/** Runs bitmap_writer.mjs until ACKS writes are acknowledged, kills it; resolves with the last acknowledged index. */
-function killedWriter(ctx, members) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'bitmap_writer.mjs'), join(ctx.distDir(), 'src/raid/index.js'), String(REGION), ...members], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let buf = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop();
-      for (const l of lines) if (l.startsWith('ACK ')) acked = Number(l.slice(4));
-      if (acked >= ACKS && !child.killed) child.kill('SIGKILL');
-    });
-    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`bitmap_writer exited ${code}: ${err.trim()}`))));
-  });
-}
-
 /** bitmap_sync.mjs on `members`: {bytes, skipped, mismatches, wallMs, cpuMs, …}. */
 function timedResync(ctx, mode, members) {
   return new Promise((resolve, reject) => {
@@ -96,7 +78,7 @@ async function fwdKillPrepare(c, ctx) {
   image.set(fill(P1, 31), 0);
   writeFileSync(p.p1, image.subarray(0, P1));
   await ctx.asx(['write', '--input', p.p1, ...p.members]);
-  const acked = await killedWriter(ctx, p.members);
+  const acked = await killedWriter(join(here, 'bitmap_writer.mjs'), [join(ctx.distDir(), 'src/raid/index.js'), String(REGION), ...p.members], ACKS);
   for (let i = 0; i <= acked; i++) {
     const w = regionWrite(i, REGION, 1);
     image.set(fill(w.len, w.seed), w.at);

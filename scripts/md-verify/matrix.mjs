@@ -29,6 +29,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, cpSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { badblockCases, badblockJob } from './badblock_cases.mjs';
 import { bitmapCases, bitmapJob } from './bitmap_cases.mjs';
 import { pplCases, pplJob } from './ppl_cases.mjs';
 import { CACHE, ROOT, runVm } from './vm.mjs';
@@ -152,6 +153,8 @@ function casesOf(shapeList, full = false) {
   list.push(...pplCases());
   // Write-intent bitmaps both ways, across crashes and re-adds (bitmap_cases.mjs).
   list.push(...bitmapCases());
+  // md's bad-block log both ways: md injects and lists, asynctx lists, reads around and writes over them (badblock_cases.mjs).
+  list.push(...badblockCases());
   return list;
 }
 
@@ -793,6 +796,7 @@ async function main() {
     const p = paths(c);
     if (c.dir.startsWith('ppl')) return pplJob(c, pplCtx);
     if (c.dir.startsWith('bm')) return bitmapJob(c, bmCtx);
+    if (c.dir.startsWith('bb')) return badblockJob(c, bmCtx);
     return c.dir === 'fwd'
       ? { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => forwardPrepare(c), script: (prep, base, md) => forwardJob(c, base, prep, md), verify: (prep, out) => forwardVerify(c, prep, out) }
       : { c, id: c.id, ndisks: vmDisks(c).length, disks: vmDisks(c), prepare: () => reversePrepare(c), script: (prep, base, md) => reverseJob(c, base, prep, md), verify: (prep, out) => reverseVerify(c, prep, out) };
@@ -828,7 +832,7 @@ function report(seconds) {
   writeFileSync(file, JSON.stringify(results, null, 2));
   const list = (x) => (x === undefined ? '-' : x.length ? x.join('; ') : 'same');
   const cols = (r) => {
-    if (r.dir?.startsWith('ppl') || r.dir?.startsWith('bm')) return r.summary;
+    if (r.dir?.startsWith('ppl') || r.dir?.startsWith('bm') || r.dir?.startsWith('bb')) return r.summary;
     if (r.dir === 'fwd' || r.dir === 'rev2') {
       const extra = r.asxMismatchBefore !== undefined ? ` (asynctx counted ${r.asxMismatchBefore})` : r.interrupted !== undefined ? ` [rebuild ${r.interrupted ? `interrupted at ${r.recoveryOffset}` : 'finished before the interrupt'}]` : '';
       return `assemble=${r.assemble ? 'ok' : 'FAIL'} start=[${r.atStart ?? '-'}] mismatch_cnt=${r.mismatch ?? '-'}${extra} bytes=${r.bytes1 && r.bytes2 ? 'match' : 'DIFF'}` +

@@ -12,10 +12,10 @@
 //     assembles it degraded by one member (recovering md's log), every sector
 //     outside the writes that may have been in flight reads as written, and
 //     after asynctx adds the member back its check finds 0 mismatches.
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killedWriter } from './killed_writer.mjs';
 import { fill, slotWrite } from './ppl_plan.mjs';
 
 const M = 1024 * 1024;
@@ -60,25 +60,6 @@ async function logEntries(ctx, members) {
   return out;
 }
 
-/** Runs ppl_writer.mjs until ACKS writes are acknowledged, kills it, and returns the last acknowledged index. */
-function killedWriter(ctx, members) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'ppl_writer.mjs'), join(ctx.distDir(), 'src/raid/index.js'), ...members], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = -1;
-    let buf = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop();
-      for (const l of lines) if (l.startsWith('ACK ')) acked = Number(l.slice(4));
-      if (acked >= ACKS && !child.killed) child.kill('SIGKILL');
-    });
-    child.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`ppl_writer exited ${code}: ${err.trim()}`))));
-  });
-}
-
 async function fwdPrepare(c, ctx) {
   const p = ctx.paths(c);
   rmSync(p.dir, { recursive: true, force: true });
@@ -89,7 +70,7 @@ async function fwdPrepare(c, ctx) {
   const image = fill(size, 1);
   writeFileSync(p.p1, image);
   await ctx.asx(['write', '--input', p.p1, ...p.members]);
-  const acked = await killedWriter(ctx, p.members);
+  const acked = await killedWriter(join(here, 'ppl_writer.mjs'), [join(ctx.distDir(), 'src/raid/index.js'), ...p.members], ACKS);
   const stripe = c.chunk * 1024 * (p.members.length - 1);
   for (let i = 0; i <= acked; i++) {
     const w = slotWrite(i, size, 1, stripe);

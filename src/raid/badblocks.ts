@@ -8,8 +8,14 @@ import { SuperblockError } from './errors.js';
 
 /** feature_map bit md sets once the log holds an entry (MD_FEATURE_BAD_BLOCKS). */
 export const FEATURE_BAD_BLOCKS = 8;
-/** Largest length one on-disk entry holds, in log units (10 bits). */
-export const BB_MAX_LEN = 0x3ff;
+/**
+ * Longest entry written, in log units: md's BB_MAX_LEN (include/linux/badblocks.h). The on-disk
+ * field has 10 bits, but md never writes more than 512, and Linux 6.1's badblocks_set, loading a
+ * longer entry, inserts its 512-unit pieces in reverse order: is_badblock's binary search then
+ * misses part of the list and md reads sectors listed bad (md-verify bb-fwd-*). Decoding still
+ * accepts any 10-bit length.
+ */
+export const BB_MAX_LEN = 512;
 
 export interface BadBlock {
   /** First bad sector on the member. */

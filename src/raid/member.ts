@@ -65,6 +65,11 @@ export interface Member {
    * writes still in a volatile cache stay there. Optional; without it, callers write, then sync.
    */
   writeFua?(buf: Uint8Array, position: number): Promise<void>;
+  /**
+   * False when the member has no volatile write cache (md's wb_cache_on off): every write is
+   * durable once it completes, and a flush has nothing to do. Absent means it may have one.
+   */
+  readonly volatileCache?: boolean;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,8 @@ export class FileMember implements Member {
   private closed = false;
   /** A second descriptor opened O_DSYNC on first use: its writes are durable when they complete, and only they. */
   private fuaFd: Promise<number> | null = null;
+  /** Opened O_DSYNC (write through): no write waits in a cache. */
+  readonly volatileCache: boolean;
   private constructor(
     readonly name: string,
     readonly size: number,
@@ -141,6 +148,7 @@ export class FileMember implements Member {
     this.queue = new QueueDepth(depth);
     // Every write on fd is durable already: FUA writes need no second descriptor.
     if (writeThrough) this.fuaFd = Promise.resolve(fd);
+    this.volatileCache = !writeThrough;
   }
 
   /** Opens an existing file or block device. */

@@ -2,7 +2,7 @@
  * Helpers every benchmark shares, written once: the threads' CPU and run delay (Linux schedstat),
  * a deterministic PRNG for random request patterns, the median of repeated runs, and the
  * machine line and CPU pressure (PSI) a report states. (The data
- * fill and the calling thread's CPU time are in src/cli_support.ts, because the demo uses them too.)
+ * fill and the calling thread's CPU time are in src/cli/workload.ts, because the demo uses them too.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';

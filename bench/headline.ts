@@ -8,7 +8,7 @@
  * are defined here; headline_report.ts, loaded when it runs, runs and reports.
  */
 import { InvalidArgumentError, Option, type Command } from '../src/cli/commander.js';
-import { parseBytes, parseWorkers } from '../src/cli_support.js';
+import { parseBytes, parseWorkers } from '../src/cli/flags.js';
 
 export interface HeadlineFlags {
   quick?: boolean;

@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { assemble, create, defaultDataOffset, FileMember, resync, scrub, SECTOR, type RaidArray, type RaidOps } from '../src/raid/index.js';
 import { dropCache } from './raid_run.js';
 import { median, othersDelay, prng, schedstat } from './common.js';
-import { engineFor, type Engine } from '../src/cli_engine.js';
-import { fill } from '../src/cli_support.js';
+import { engineFor, type Engine } from '../src/cli/engine.js';
+import { fill } from '../src/cli/workload.js';
 
 export const CASES = ['seq-write', 'raw-write', 'seq-read', 'raw-read', 'degraded-read-1', 'degraded-read-2', 'random-rw', 'resync', 'check'] as const;
 export type CaseName = (typeof CASES)[number];

@@ -14,7 +14,7 @@
  * The flags are defined here; nbd_report.ts, loaded when it runs, runs and prints.
  */
 import { InvalidArgumentError, Option, type Command } from '../src/cli/commander.js';
-import { parseBytes } from '../src/cli_support.js';
+import { parseBytes } from '../src/cli/flags.js';
 
 export interface NbdBenchFlags {
   members: number;

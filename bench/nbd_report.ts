@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuPressure, machine, median } from './common.js';
 import type { NbdBenchFlags } from './nbd.js';
-import { printJson } from '../src/cli_support.js';
+import { printJson } from '../src/cli/output.js';
 
 const BIN = fileURLToPath(new URL('../../bin/asynctx.js', import.meta.url));
 

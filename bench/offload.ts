@@ -12,7 +12,7 @@
  */
 import { createClient, type AsyncTxClient } from '../src/client.js';
 import type { Tx } from '../src/async_tx/index.js';
-import { threadCpuNs } from '../src/cli_support.js';
+import { threadCpuNs } from '../src/cli/workload.js';
 import { othersDelay } from './common.js';
 
 /** Nanoseconds the process's other threads (the workers, V8's helpers) spent runnable but waiting for a CPU. */

@@ -10,7 +10,7 @@
  */
 import { createClient, type AsyncTxClient } from '../src/client.js';
 import { TxFlags, type Tx } from '../src/async_tx/index.js';
-import { threadCpuNs } from '../src/cli_support.js';
+import { threadCpuNs } from '../src/cli/workload.js';
 
 export interface PolicyBenchOptions {
   readonly workers: number;

@@ -7,7 +7,7 @@
  * are defined here; ppl_run.ts, loaded when it runs, measures and prints.
  */
 import { Option, type Command } from '../src/cli/commander.js';
-import { parseBytes, parseWorkers } from '../src/cli_support.js';
+import { parseBytes, parseWorkers } from '../src/cli/flags.js';
 
 export interface PplBenchFlags {
   quick?: boolean;

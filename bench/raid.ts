@@ -17,7 +17,7 @@
  */
 import { Option, type Command } from '../src/cli/commander.js';
 import { DEFAULT_MERGE_BYTES } from '../src/raid/member_queue.js';
-import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../src/cli_support.js';
+import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../src/cli/flags.js';
 
 export interface BenchFlags extends EngineFlags {
   members: number;

@@ -10,8 +10,9 @@ import { median } from './common.js';
 import { kernels } from '../src/kernels/index.js';
 import { assemble, create, FileMember, MemberQueue, SECTOR, type Layout, type MemberQueueStats, type RaidArray, type RaidOps } from '../src/raid/index.js';
 import { arrayReadPass, arrayWritePass, computePass, dropCache, measure, memberBytesRequest, stripedRequest, type Sample, type Stripes } from './raid_run.js';
-import { engineFor, type Engine } from '../src/cli_engine.js';
-import { fill, printJson, stream } from '../src/cli_support.js';
+import { engineFor, type Engine } from '../src/cli/engine.js';
+import { printJson } from '../src/cli/output.js';
+import { fill, stream } from '../src/cli/workload.js';
 import type { BenchFlags } from './raid.js';
 
 const COMPUTE_PARITY = 'P+Q of the written rows only (no I/O)';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import type { Layout, MemberQueue, RaidArray, RaidOps } from '../src/raid/index.js';
 import type { Tx } from '../src/raid/ops.js';
 import { runCompute, runReconstruct, type StripeBlocks } from '../src/raid/stripe_ops.js';
-import { stream, threadCpuNs } from '../src/cli_support.js';
+import { stream, threadCpuNs } from '../src/cli/workload.js';
 
 /** One timed measurement. */
 export interface Sample {

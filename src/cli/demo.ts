@@ -4,7 +4,7 @@
  * inline against worker engines (demo_run.ts, loaded when the demo runs).
  */
 import { Option, type Command } from './commander.js';
-import { parseBytes, parsePolicy, parseWorkers } from '../cli_support.js';
+import { parseBytes, parsePolicy, parseWorkers } from './flags.js';
 import type { DemoFlags } from './demo_run.js';
 
 /** Registers `asynctx demo`. */

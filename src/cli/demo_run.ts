@@ -19,8 +19,10 @@ import { rmSync } from 'node:fs';
 import { tmpdir, freemem, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { assemble, create, defaultDataOffset, FileMember, rebuild, scrub, SECTOR, type RaidArray, type RaidOps } from '../raid/index.js';
-import { engineFor, type Engine } from '../cli_engine.js';
-import { printJson, fill, stream, threadCpuNs, type EngineFlags } from '../cli_support.js';
+import { engineFor, type Engine } from './engine.js';
+import type { EngineFlags } from './flags.js';
+import { printJson } from './output.js';
+import { fill, stream, threadCpuNs } from './workload.js';
 import { progress } from './raid_common.js';
 
 const MEMBERS = 6;

@@ -3,9 +3,11 @@
  * registered here. Registering loads only the commands' flags: each command
  * imports what it runs (the RAID client, the kernels, the worker engines)
  * when its action starts, so `--help`, a usage error or a `raid status` pays
- * for nothing it does not use. Nothing outside src/cli imports from it. The benchmarks
+ * for nothing it does not use. Nothing in the library imports from it. The benchmarks
  * (`asynctx bench …`, in bench/) are not part of the product: bin/asynctx.js
- * passes their registrar in, so nothing in src/ imports bench/.
+ * passes their registrar in, so nothing in src/ imports bench/; they take their
+ * flag parsers, output and workloads from here (flags.ts, output.ts, workload.ts,
+ * engine.ts, commander.ts), so that the two cannot drift apart.
  */
 import { Command, CommanderError } from './commander.js';
 import { registerDemo } from './demo.js';

@@ -8,7 +8,7 @@
  * never pays for the kernels or the worker engines.
  */
 import { InvalidArgumentError, Option, type Command } from './commander.js';
-import { parseBytes } from '../cli_support.js';
+import { parseBytes } from './flags.js';
 import type { CreateFlags } from './raid_create.js';
 import type { ExamineFlags } from './raid_inspect.js';
 import type { AddFlags } from './raid_manage.js';

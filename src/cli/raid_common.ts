@@ -11,7 +11,7 @@ import { assemble, type Assembled } from '../raid/assemble.js';
 import { FileMember, type Member } from '../raid/member.js';
 import { isNbdUri, NbdMember } from '../raid/nbd_member.js';
 import { reportOnlyOps, type RaidOps } from '../raid/ops.js';
-import type { Engine } from '../cli_engine.js';
+import type { Engine } from './engine.js';
 import type { ArrayFlags } from './raid_options.js';
 
 export type { ArrayFlags } from './raid_options.js';
@@ -65,7 +65,7 @@ export async function openArray(paths: readonly string[], flags: ArrayFlags, run
   const members: Member[] = await openMembers(paths, flags, readonly);
   let client: Engine | null = null;
   try {
-    if (run === 'engines') client = (await import('../cli_engine.js')).engineFor(flags);
+    if (run === 'engines') client = (await import('./engine.js')).engineFor(flags);
     const ops: RaidOps | undefined = client?.ops ?? (run === 'report' ? reportOnlyOps : undefined);
     const assembled = await assemble(members, {
       readonly,

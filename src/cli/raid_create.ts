@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import { InvalidArgumentError } from './commander.js';
 import { checkPplCreate, create, detailJson, FileMember, isNbdUri, parseLayout, resync, type Member, type MetadataVersion } from '../raid/index.js';
 import { exists } from '../raid/member.js';
-import { engineFor, type Engine } from '../cli_engine.js';
-import { printJson } from '../cli_support.js';
+import { engineFor, type Engine } from './engine.js';
+import { printJson } from './output.js';
 import { note, openMember, progress, type ArrayFlags } from './raid_common.js';
 
 export interface CreateFlags extends ArrayFlags {

@@ -11,7 +11,7 @@ import { bitmapExamineJson, bitmapExamineText } from '../raid/bitmap.js';
 import { readMemberBadBlocks, readMemberBitmap } from '../raid/member_logs.js';
 import { detailJson, detailText, examineText, stateWords } from '../raid/report.js';
 import { formatUuid, SECTOR } from '../raid/superblock.js';
-import { printJson } from '../cli_support.js';
+import { printJson } from './output.js';
 import { openArray, openMember, type ArrayFlags } from './raid_common.js';
 
 export type ExamineFlags = ArrayFlags & { bitmap?: boolean; badblocks?: boolean };

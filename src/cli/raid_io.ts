@@ -7,7 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from './commander.js';
 import { ArrayStateError, resync, type RaidArray } from '../raid/index.js';
 import { ioBuffer, note, openArray, progress, type ArrayFlags } from './raid_common.js';
-import { printJson } from '../cli_support.js';
+import { printJson } from './output.js';
 
 /** Bytes per step: whole chunk rows, about 4 MiB, so large copies are full-stripe writes. */
 function stepFor(array: RaidArray): number {

@@ -19,7 +19,7 @@ import {
 } from '../raid/index.js';
 import { exists } from '../raid/member.js';
 import { note, openArray, openMember, progress, type ArrayFlags } from './raid_common.js';
-import { printJson } from '../cli_support.js';
+import { printJson } from './output.js';
 import { resyncIfNeeded } from './raid_io.js';
 
 export async function raidScrub(paths: string[], mode: 'check' | 'repair', flags: ArrayFlags): Promise<void> {

@@ -4,7 +4,7 @@
  * or before its action is loaded) costs nothing.
  */
 import { InvalidArgumentError, Option, type Command } from './commander.js';
-import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from '../cli_support.js';
+import { parseBytes, parsePolicy, parseWorkers, type EngineFlags } from './flags.js';
 
 export interface ArrayFlags extends EngineFlags {
   readonly?: boolean;

@@ -11,77 +11,27 @@
  * - a mix: through this thread's scratch region of the arena, copying only
  *   the blocks outside it.
  * Bounced ops run in chunks (every kernel works byte position by byte
- * position, so chunking changes nothing but the cache footprint).
+ * position, so chunking changes nothing but the cache footprint). A module
+ * instance, its scratch layout and the private instance are in wasm_target.ts.
  */
-import { gfNibbleTableAll, raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
-import { InvalidArgumentError, OutOfRangeError } from '../errors.js';
+import { raid6DataPCoefficient, raid6TwoDataCoefficients } from '../gf/gf256.js';
+import { InvalidArgumentError } from '../errors.js';
 import { arena } from '../mem/arena.js';
 import { readArenaHeader, type Region } from '../mem/layout.js';
 import { scalarKernels } from './scalar.js';
 import type { Block, KernelOp, KernelSet, Slot } from './types.js';
-import { instantiateKernels, simdSupported, type KernelBuild, type KernelExports } from './wasm_module.js';
-import { variantExports, WASM_VARIANTS, type WasmVariant } from './wasm_variants.js';
+import { instantiateKernels, simdSupported, type KernelBuild } from './wasm_module.js';
+import { WASM_VARIANTS } from './wasm_variants.js';
+import { MAX_PTRS, privateTarget, Target } from './wasm_target.js';
 
-/** Layout of a kernel scratch region: the pointer list, the kernels' 4 KiB tmp, then the bounce area. */
-const SCRATCH_PTRS = 0;
-const MAX_PTRS = 1024;
-const SCRATCH_TMP = MAX_PTRS * 4;
-const SCRATCH_BOUNCE = SCRATCH_TMP + 4096;
-/** The smallest scratch region: room for one 64-byte chunk of every block of the widest op. */
-export const MIN_SCRATCH_BYTES = SCRATCH_BOUNCE + 128 * (MAX_PTRS + 4);
+export { MIN_SCRATCH_BYTES } from './wasm_target.js';
+
 /** Bounced chunks stay small enough that all of an op's chunks sit in L2 between copy and kernel. */
 const CHUNK_CAP = 32 * 1024;
-const PRIVATE_TABLES = 4096;
-const PRIVATE_SCRATCH = 16384;
-const PRIVATE_SCRATCH_BYTES = 2 * 1024 * 1024;
 
 const IN = 1;
 const OUT = 2;
 const INOUT = IN | OUT;
-
-/** One instance of the module with its memory views and scratch layout. */
-class Target {
-  readonly u8: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly ptrs: number;
-  readonly tmp: number;
-  readonly bounce: number;
-  readonly bounceBytes: number;
-
-  constructor(
-    readonly k: KernelExports,
-    private readonly memory: WebAssembly.Memory,
-    private readonly scratch: Region,
-    readonly tables: number,
-  ) {
-    if (scratch.bytes < MIN_SCRATCH_BYTES || scratch.offset % 64 !== 0 || scratch.offset + scratch.bytes > memory.buffer.byteLength) {
-      throw new OutOfRangeError(`kernel scratch must be 64-byte aligned, ≥ ${MIN_SCRATCH_BYTES} bytes and inside the memory`);
-    }
-    this.u8 = new Uint8Array(memory.buffer);
-    this.u32 = new Uint32Array(memory.buffer);
-    this.ptrs = scratch.offset + SCRATCH_PTRS;
-    this.tmp = scratch.offset + SCRATCH_TMP;
-    this.bounce = scratch.offset + SCRATCH_BOUNCE;
-    this.bounceBytes = scratch.bytes - SCRATCH_BOUNCE;
-  }
-
-  /** Writes addr[from..] into the pointer list; returns its offset. */
-  setPtrs(addr: readonly number[], from: number): number {
-    const base = this.ptrs >>> 2;
-    for (let i = from; i < addr.length; i++) this.u32[base + i - from] = addr[i];
-    return this.ptrs;
-  }
-
-  /** Offset of constant c's nibble tables. */
-  table(c: number): number {
-    return this.tables + (c & 0xff) * 32;
-  }
-
-  /** The same instance, memory and scratch with the exports of variant `v` (the scratch is shared: one op runs at a time per thread). */
-  variant(v: WasmVariant): Target {
-    return new Target(variantExports(this.k, v), this.memory, this.scratch, this.tables);
-  }
-}
 
 /** One chunk of an op: the target, the address of each block (0 for null), the chunk length. */
 type Body = (t: Target, addr: readonly number[], len: number) => boolean;
@@ -371,12 +321,7 @@ export function createWasmKernelSet(memory: WebAssembly.Memory, scratch: Region,
   const header = readArenaHeader(memory.buffer);
   const shared = new Target(instantiateKernels(memory, build), memory, scratch, header.tablesOffset);
   // The private instance waits for the first op on blocks outside the arena: most processes never make one.
-  const makePriv = (): Target => {
-    const pages = Math.ceil((PRIVATE_SCRATCH + PRIVATE_SCRATCH_BYTES) / 65536);
-    const privMemory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    new Uint8Array(privMemory.buffer, PRIVATE_TABLES, gfNibbleTableAll().length).set(gfNibbleTableAll());
-    return new Target(instantiateKernels(privMemory, build), privMemory, { offset: PRIVATE_SCRATCH, bytes: PRIVATE_SCRATCH_BYTES }, PRIVATE_TABLES);
-  };
+  const makePriv = (): Target => privateTarget(build);
   return new WasmKernels(build === 'debug' ? 'wasm-simd-debug' : 'wasm-simd', shared, makePriv, memory.buffer, header.dataOffset);
 }
 

@@ -1,17 +1,22 @@
 /**
  * A running md RAID-4/5/6 array: byte-addressed reads and writes split into
- * stripe heads, member I/O with fault handling, the clean/dirty protocol, and
- * member management (fail, remove, add). Scrubs and rebuilds live in
- * resync.ts; assembly from members in assemble.ts; creation in create.ts.
+ * stripe heads, member I/O with fault handling, and member management (fail,
+ * remove, add). Its parts: the options (array_options.ts), the stripe
+ * handlers' view of the members (stripe_env.ts), reads that bypass the cache
+ * (aligned_read.ts), the clean/dirty protocol (safe_mode.ts), adding a member
+ * (add_member.ts, re_add.ts). Scrubs and rebuilds live in resync.ts; assembly
+ * from members in assemble.ts; creation in create.ts.
  */
-import { IoError } from '../errors.js';
+import { addNewMember } from './add_member.js';
+import { readChunkAligned } from './aligned_read.js';
+import type { RaidArrayOptions } from './array_options.js';
 import { ArrayFailedError, ArrayStateError, MemberIOError, RaidUsageError } from './errors.js';
 import { handleRead, handleWrite, type StripeEnv } from './handle.js';
 import { Layout, layoutName, parityDisks } from './layout.js';
 import type { Member } from './member.js';
 import { MemberIo } from './member_io.js';
 import type { MemberQueueStats } from './member_queue.js';
-import { MemberTable, newDeviceUuid, type MemberDevice, type RaidSlot } from './member_table.js';
+import { MemberTable, type MemberDevice, type RaidSlot } from './member_table.js';
 import { reAddMember } from './re_add.js';
 import type { WriteIntent, WriteIntentEnv } from './write_intent.js';
 import type { RaidOps } from './ops.js';
@@ -19,40 +24,12 @@ import { hasPpl } from './ppl.js';
 import { Ppl } from './ppl_write.js';
 import { mendReadErrors } from './read_errors.js';
 import { runJobs, stripeJobs } from './requests.js';
+import { SafeMode } from './safe_mode.js';
 import { StripeCache } from './stripe.js';
-import { encodeSuperblock, formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
+import { arrayStripeEnv } from './stripe_env.js';
+import { formatUuid, MAX_SECTOR, ROLE_SPARE, SECTOR, type Superblock } from './superblock.js';
 
-export interface RaidArrayOptions {
-  /** Where parity work runs: the module functions (default) or a client with engines. */
-  readonly ops?: RaidOps;
-  /** Refuse every write, superblocks included. */
-  readonly readonly?: boolean;
-  /** Stripe head width in bytes (default min(chunk, 512 KiB)). */
-  readonly unit?: number;
-  /** Stripe heads in the cache (default: about 64 MiB of buffers, 8..256). */
-  readonly cacheStripes?: number;
-  /** Idle time after the last write before the array is marked clean (md's safe_mode_delay; default 200 ms). */
-  readonly cleanDelayMs?: number;
-  /** Receives one line per event worth telling (member failed, resync started…). */
-  readonly log?: (message: string) => void;
-  /** Close the members on stop() (assembly from paths sets this). */
-  readonly ownsMembers?: boolean;
-  /** Close `ops` (a client made for this array) on stop(), after the last I/O. */
-  readonly ownsOps?: boolean;
-  /** Largest merged member request: consecutive stripes' I/O to one member goes out as one request up to this size (default DEFAULT_MERGE_BYTES, 1 MiB). */
-  readonly mergeBytes?: number;
-  /**
-   * How stripes reach their members (default 'queue'): 'queue' issues member reads and writes
-   * from the main thread through per-member queues that merge adjacent requests; 'chain'
-   * submits them as steps of the stripe's async_tx chain, so an engine holding the members'
-   * file descriptors runs reads, parity and writes with one doorbell, off the main thread.
-   * 'queue' is the default because it measured faster on a 2-core machine with one worker
-   * (docs/performance); 'chain' frees the main thread's I/O and is the path to more engines.
-   */
-  readonly memberIo?: 'chain' | 'queue';
-  /** Milliseconds between passes of the write-intent bitmap daemon (md's daemon_sleep; default the bitmap's own, 5 s). */
-  readonly bitmapDaemonMs?: number;
-}
+export type { RaidArrayOptions } from './array_options.js';
 
 export class RaidArray {
   readonly layout: Layout;
@@ -71,10 +48,8 @@ export class RaidArray {
   writesDone = 0;
   /** @internal Set while parity is not known good (assembled dirty, or created without --assume-clean). */
   needsResync: boolean;
-  private inflight = 0;
-  private idleWaiters: Array<() => void> = [];
-  private dirtying: Promise<void> | null = null;
-  private cleanTimer: NodeJS.Timeout | null = null;
+  /** The clean/dirty protocol, and the writes in flight it waits for. */
+  private readonly safeMode: SafeMode;
   private stopped = false;
   /** @internal The internal write-intent bitmap being kept (null: none, or read-only). */
   intent: WriteIntent | null = null;
@@ -106,32 +81,27 @@ export class RaidArray {
     const cap = opts.cacheStripes ?? Math.max(8, Math.min(256, Math.floor((64 << 20) / (unit * m.raidDisks))));
     this.cache = new StripeCache(m.raidDisks, unit, cap, this.ops);
     this.needsResync = m.resyncOffset !== MAX_SECTOR;
-    const self = this;
-    const io = new MemberIo(table, { mergeBytes: opts.mergeBytes, maxReadErrors: cap, fail: (d, e) => self.markFaulty(d, e) });
-    this.io = io;
-    this.env = {
+    const markFaulty = (d: number, reason: MemberIOError): void => this.markFaulty(d, reason);
+    this.io = new MemberIo(table, { mergeBytes: opts.mergeBytes, maxReadErrors: cap, fail: markFaulty });
+    this.env = arrayStripeEnv({
       layout: this.layout,
       ops: this.ops,
       unit,
-      readableSectors: (d) => table.readableSectors(d),
-      writable: (d) => !self.readonly && table.writable(d),
-      io: (d, write, buf, pos, durable) => io.io(d, write, buf, pos, durable),
-      canFua: (d) => typeof table.slots[d]?.device?.member.writeFua === 'function',
-      failedCount: () => table.failedCount(),
-      badRanges: (d, pos, len) => io.badRanges(d, pos, len),
-      recordBad: (d, pos, len) => !self.readonly && io.recordBad(d, pos, len),
-      ...(opts.memberIo !== 'chain'
-        ? {}
-        : {
-            target: (d: number) => io.target(d),
-            transferFailed: (d: number, err: Error) => {
-              // The member's own error is the cause, as on the queued path; the IoError only carried it.
-              const cause = err instanceof IoError && err.cause instanceof Error ? err.cause : err;
-              const name = table.slots[d]?.device?.member.name ?? '?';
-              self.markFaulty(d, new MemberIOError(`I/O error on member ${d} (${name}): ${cause.message}`, d, { cause }));
-            },
-          }),
-    };
+      table,
+      io: this.io,
+      readonly: this.readonly,
+      memberIo: opts.memberIo,
+      markFaulty,
+    });
+    this.safeMode = new SafeMode({
+      cleanDelayMs: opts.cleanDelayMs ?? 200,
+      readonly: this.readonly,
+      stopped: () => this.stopped,
+      needsResync: () => this.needsResync,
+      dirty: () => this.dirty,
+      writeResyncOffset: (offset) => this.updateSuperblocks((m) => (m.resyncOffset = offset)),
+      settled: () => table.settled(),
+    });
     this.ppl = hasPpl(m) && m.level === 5 && !this.readonly ? new Ppl(this) : null;
   }
 
@@ -263,32 +233,10 @@ export class RaidArray {
     this.checkUsable();
     const view = buf.subarray(bufOffset, bufOffset + length);
     try {
-      if (length > 0 && (await this.readAligned(view, offset))) return;
+      if (length > 0 && (await readChunkAligned(this.layout, this.table, this.io, view, offset))) return;
       await runJobs(this.cache, stripeJobs(this.layout, this.unit, view, offset, length), (sh, ext) => handleRead(this.env, sh, ext));
     } finally {
       await this.settleBadBlocks();
-    }
-  }
-
-  /**
-   * md's chunk_aligned_read: a read inside one chunk whose member holds current bytes there goes
-   * straight to that member, past the stripe cache (no head to wait for, no copy). False when
-   * it cannot (the read crosses a chunk, the member is missing or not rebuilt that far) or the
-   * member failed under it: the stripe path then serves it, rebuilding from parity.
-   */
-  private async readAligned(view: Uint8Array, offset: number): Promise<boolean> {
-    const cb = this.layout.chunkBytes;
-    if (Math.floor(offset / cb) !== Math.floor((offset + view.length - 1) / cb)) return false;
-    const { disk, memberSector } = this.layout.mapSector(Math.floor(offset / SECTOR));
-    const memberByte = memberSector * SECTOR + (offset % SECTOR);
-    if (this.table.readableSectors(disk) * SECTOR < memberByte + view.length) return false;
-    if (this.io.badRanges(disk, memberByte, view.length).length > 0) return false;
-    try {
-      await this.io.io(disk, false, view, memberByte);
-      return true;
-    } catch (err) {
-      if (err instanceof MemberIOError) return false;
-      throw err;
     }
   }
 
@@ -306,7 +254,7 @@ export class RaidArray {
       this.warnedWriteHole = true;
       this.log('writing to a degraded array without a write journal: a crash or power cut during this write can corrupt data on the missing members (the RAID write hole)');
     }
-    this.inflight++;
+    this.safeMode.writeStarted();
     // md: the chunk's bitmap bit is on every member before its data (md_bitmap_startwrite); a write that
     // could not reach every slot keeps its bits for recovery (md_bitmap_endwrite's success).
     const intent = this.intent;
@@ -333,41 +281,18 @@ export class RaidArray {
       this.writesDone++;
     } finally {
       if (counted) intent!.endWrite(chunks!, ok && failedBefore === 0 && this.table.failedCount() === 0);
-      this.inflight--;
-      if (this.inflight === 0) {
-        for (const w of this.idleWaiters.splice(0)) w();
-        this.scheduleClean();
-      }
+      this.safeMode.writeEnded();
     }
   }
 
   /** @internal md's "active" transition: resync_offset 0 on every member before the first write lands. */
   markDirty(): Promise<void> {
-    if (this.cleanTimer) {
-      clearTimeout(this.cleanTimer);
-      this.cleanTimer = null;
-    }
-    if (this.dirty) return this.dirtying ?? Promise.resolve();
-    this.dirtying = this.updateSuperblocks((m) => (m.resyncOffset = 0)).finally(() => (this.dirtying = null));
-    return this.dirtying;
-  }
-
-  private scheduleClean(): void {
-    if (this.readonly || this.stopped) return;
-    const delay = this.opts.cleanDelayMs ?? 200;
-    if (this.cleanTimer) clearTimeout(this.cleanTimer);
-    this.cleanTimer = setTimeout(() => {
-      this.cleanTimer = null;
-      void this.markClean().catch(() => undefined);
-    }, delay);
-    this.cleanTimer.unref();
+    return this.safeMode.markDirty();
   }
 
   /** Waits for writes in flight to drain. */
-  async drain(): Promise<void> {
-    if (this.inflight > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
-    if (this.dirtying) await this.dirtying;
-    await this.table.settled();
+  drain(): Promise<void> {
+    return this.safeMode.drain();
   }
 
   /**
@@ -390,10 +315,8 @@ export class RaidArray {
   }
 
   /** @internal Marks the array clean once nothing is in flight and parity is trusted. */
-  async markClean(): Promise<void> {
-    await this.drain();
-    if (this.inflight > 0 || !this.dirty || this.needsResync || this.readonly) return;
-    await this.updateSuperblocks((m) => (m.resyncOffset = MAX_SECTOR));
+  markClean(): Promise<void> {
+    return this.safeMode.markClean();
   }
 
   /** Marks member `slot` faulty on request (mdadm --fail). */
@@ -436,36 +359,7 @@ export class RaidArray {
       const slot = await reAddMember(this, member, previous);
       if (slot >= 0) return slot;
     }
-    const m = this.table.master;
-    const ref = this.table.slots.find((s) => s.device)?.device?.sb ?? m;
-    const devNumber = this.table.freeDevNumber();
-    if (devNumber < 0) throw new RaidUsageError('no free device number in the superblock');
-    const devSectors = Math.floor(member.size / SECTOR);
-    if (devSectors < ref.dataOffset + m.size) {
-      throw new RaidUsageError(`${member.name} is too small: ${devSectors} sectors, needs ${ref.dataOffset + m.size}`);
-    }
-    const sb: Superblock = { ...ref, devNumber, deviceUuid: newDeviceUuid(), dataSize: devSectors - ref.dataOffset, cntCorrectedRead: 0 };
-    if (ref.minorVersion === 0) throw new RaidUsageError('adding to a 1.0 (metadata at end) array is not supported');
-    const dev: MemberDevice = { member, sb };
-    // An empty slot first; a faulty member is replaced only when no slot is empty.
-    let slot = this.table.slots.findIndex((s) => s.state === 'missing');
-    if (slot < 0) slot = this.table.slots.findIndex((s) => s.state === 'faulty');
-    if (slot >= 0) {
-      this.table.slots[slot] = { device: dev, state: 'recovering', recoveryOffset: 0 };
-      this.cache.invalidateAll();
-    } else {
-      this.table.spares.push(dev);
-    }
-    // Write its superblock first so that the role recorded elsewhere never points at a blank device.
-    const own = this.table.deviceSuperblock(dev, slot);
-    own.events = m.events;
-    await member.write(encodeSuperblock(own), own.superOffset * SECTOR);
-    dev.sb = own;
-    // A member in a slot holds a copy of the bitmap (spares do not, as in md).
-    if (slot >= 0) await this.intent?.writeAllTo(dev);
-    await this.updateSuperblocks();
-    this.log(slot >= 0 ? `${member.name} added to slot ${slot}; rebuild needed` : `${member.name} added as a spare`);
-    return slot;
+    return addNewMember(this, member);
   }
 
   /** @internal Puts a spare into a missing slot (recovery starts from 0). Returns the slot, or -1. */
@@ -484,8 +378,7 @@ export class RaidArray {
   /** Drains, marks clean when parity is trusted, and closes owned members. The array takes no more I/O. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (this.cleanTimer) clearTimeout(this.cleanTimer);
-    this.cleanTimer = null;
+    this.safeMode.cancelClean();
     // md_bitmap_flush before the clean superblock: a clean stop of a whole array leaves no dirty bit.
     if (this.intent) {
       await this.drain();

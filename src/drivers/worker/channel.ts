@@ -6,15 +6,17 @@
  * so a Fence is kept by construction.
  *
  * Ring discipline and memory ordering are in protocol.ts; the comments here
- * point to the rule each step relies on.
+ * point to the rule each step relies on. The descriptor it keeps per slot, and
+ * the errors a failed slot completes with, are in descriptor.ts.
  */
 import type { Worker } from 'node:worker_threads';
 import {
-  Channel, DependencyFailedError, DmaStatus, HwDescriptor, IoError, isIoOp, kernels, OperationError,
+  Channel, DmaStatus, HwDescriptor, kernels, OperationError,
   type ChannelStats, type CompletionHandler, type Device, type HwOp, type Mapping, type MappingDomain,
 } from '../../provider.js';
+import { parentFailed, slotError, WorkerDescriptor } from './descriptor.js';
 import { Encoded } from './encode.js';
-import { IO_ERROR_CODE, MAX_BLOCKS, MAX_IO_TRANSFERS, PARENT_FAILED_TEXT, RING_LAYOUT_VERSION } from './protocol.js';
+import { MAX_BLOCKS, MAX_IO_TRANSFERS, RING_LAYOUT_VERSION } from './protocol.js';
 import { MainRing } from './ring.js';
 import { spawnWorker } from './thread.js';
 
@@ -57,24 +59,6 @@ const Life = {
   Exited: 4,
 } as const;
 type Life = (typeof Life)[keyof typeof Life];
-
-/** A descriptor with its slot image and mapping, made by prepare. */
-class WorkerDescriptor extends HwDescriptor {
-  constructor(
-    op: HwOp,
-    chan: Channel,
-    onComplete: CompletionHandler,
-    readonly enc: Encoded,
-    /** null: every block is used in place. */
-    mapping: Mapping | null,
-    /** An earlier descriptor on this channel this one depends on (prepareAfter), or null. */
-    readonly after: WorkerDescriptor | null = null,
-  ) {
-    super(op, chan, onComplete, mapping);
-  }
-  /** The ring slot counter it was written at (valid once written). */
-  counter = 0;
-}
 
 export class WorkerChannel extends Channel {
   readonly stats: WorkerChannelStats = { submitted: 0, completed: 0, doorbells: 0, wakeups: 0, notices: 0, ringFull: 0 };
@@ -268,23 +252,9 @@ export class WorkerChannel extends Channel {
         d.serviceNs = ring.serviceNs(n);
         this.finish(d, DmaStatus.Complete, ring.result(n));
       } else {
-        this.finish(d, DmaStatus.Error, 0, this.slotError(d.op, n));
+        this.finish(d, DmaStatus.Error, 0, slotError(ring, n, this.name, d.op));
       }
     }
-  }
-
-  /** The error of failed slot `n`: an IoError naming the target for I/O that failed, else an OperationError. */
-  private slotError(op: HwOp, n: number): Error {
-    const text = this.ring.errorText(n);
-    if (text === PARENT_FAILED_TEXT) return parentFailed(this.name, op);
-    const code = IO_ERROR_CODE.exec(text);
-    if (isIoOp(op)) {
-      const target = op.targets[this.ring.failedTransfer(n)] ?? op.targets[0]!;
-      const verb = op.kind === 'io_read' ? 'read from' : 'write to';
-      const message = code === null ? text : text.slice(code[0].length);
-      return new IoError(`${verb} ${target.name} failed (on ${this.name}): ${message}`, target, code?.[1]);
-    }
-    return new OperationError(`${this.name}: ${op.kind} failed in the worker: ${text}`);
   }
 
   /** Moves waiting descriptors into freed slots; publishes those already issued. */
@@ -421,7 +391,3 @@ export class WorkerChannel extends Channel {
   }
 }
 
-/** The error of a step not run because the step it was chained behind failed (the core runs it again once that one is final). */
-function parentFailed(channel: string, op: HwOp): DependencyFailedError {
-  return new DependencyFailedError(`${channel}: ${op.kind} not run: the step it was chained behind on this channel failed`);
-}

@@ -1,10 +1,10 @@
 /**
  * The engine a command of the CLI or the benchmarks runs its parity work on. Apart from
- * cli_support.ts because it loads the client (and through it the kernels and the worker
+ * flags.ts because it loads the client (and through it the kernels and the worker
  * engines): only the commands that compute import it, when they run.
  */
-import { createClient, type AsyncTxClient } from './client.js';
-import type { EngineFlags } from './cli_support.js';
+import { createClient, type AsyncTxClient } from '../client.js';
+import type { EngineFlags } from './flags.js';
 
 /** The client an array runs its parity work on, and what it is called in output. */
 export interface Engine {

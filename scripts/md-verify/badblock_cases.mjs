@@ -15,9 +15,10 @@
 //     one), which it clears as md does after a good write; md must list asynctx's log as
 //     asynctx does, read the whole array read-only, then read-write: check 0, bytes again;
 //     back on the host asynctx checks and reads it.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { readAt } from './read_at.mjs';
 
 const M = 1024 * 1024;
 /** The data offset mdadm 4.2 gives members this small (1 MiB), in sectors. */
@@ -119,14 +120,6 @@ const covered = (list, sector, length) => {
   for (let s = sector; s < sector + length; s++) if (!list.some((b) => b.sector <= s && s < b.sector + b.length)) return false;
   return true;
 };
-
-function readAt(path, off, len) {
-  const fd = openSync(path, 'r');
-  const b = Buffer.alloc(len);
-  readSync(fd, b, 0, len, off);
-  closeSync(fd);
-  return b;
-}
 
 async function revVerify(c, prep, out, ctx) {
   const p = ctx.paths(c);

@@ -144,6 +144,9 @@ function revKillScript(c, _prep, base, md) {
   L.push(`mdadm --create /dev/${md} --run --metadata=1.2 --level=${c.level} --layout=${c.layout} --chunk=${c.chunk} --raid-devices=${c.n} --assume-clean --bitmap=internal --bitmap-chunk=${c.bchunk} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   L.push(`echo "@@ARRAYSIZE $(($(cat /sys/block/${md}/size) * 512))"`);
+  // Under TCG a dd between two writes can take longer than md's safe-mode delay (200 ms): md would
+  // mark the array clean in that gap, and a reset there is a clean stop, not the crash this case is.
+  L.push(`echo 30 > /sys/block/${md}/md/safe_mode_delay`);
   L.push(`dd if=$(dev ${base + c.n}) of=/dev/${md} bs=64k count=${P1 / 65536} conv=notrunc,fsync 2>/dev/null`);
   // md clears the payload's bits two daemon passes (5 s each) after it drained: wait for that, so that only the cut writes are dirty.
   L.push(`n=0; while [ $n -lt 400 ] && ! mdadm -X ${devs[0]} | grep -q ' 0 dirty'; do sleep 0.1; n=$((n+1)); done; ${xb('C0', devs[0])}`);

@@ -33,6 +33,7 @@ import { badblockCases, badblockJob } from './badblock_cases.mjs';
 import { bitmapCases, bitmapJob } from './bitmap_cases.mjs';
 import { pplCases, pplJob } from './ppl_cases.mjs';
 import { CACHE, ROOT, runVm } from './vm.mjs';
+import { readAt } from './read_at.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -215,14 +216,6 @@ function sparse(path, size) {
   const fd = openSync(path, 'w');
   ftruncateSync(fd, size);
   closeSync(fd);
-}
-
-function readAt(path, off, len) {
-  const fd = openSync(path, 'r');
-  const b = Buffer.alloc(len);
-  readSync(fd, b, 0, len, off);
-  closeSync(fd);
-  return b;
 }
 
 /** Member paths of a case (slot order) and the spare/replacement paths. */

@@ -12,11 +12,12 @@
 //     assembles it degraded by one member (recovering md's log), every sector
 //     outside the writes that may have been in flight reads as written, and
 //     after asynctx adds the member back its check finds 0 mismatches.
-import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killedWriter } from './killed_writer.mjs';
 import { fill, slotWrite } from './ppl_plan.mjs';
+import { readAt } from './read_at.mjs';
 
 const M = 1024 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,14 +34,6 @@ export function pplCases() {
   ];
 }
 
-function readFile(path, off, len) {
-  const fd = openSync(path, 'r');
-  const b = Buffer.alloc(len);
-  readSync(fd, b, 0, len, off);
-  closeSync(fd);
-  return b;
-}
-
 /** Entries in the newest PPL header of each member, read with asynctx's own decoder. */
 async function logEntries(ctx, members) {
   const ppl = await import(join(ctx.distDir(), 'src/raid/ppl.js'));
@@ -51,7 +44,7 @@ async function logEntries(ctx, members) {
     try {
       const sb = await readSuperblock(m);
       const area = ppl.pplArea(sb);
-      const { found } = await ppl.findNewestHeader(async (at) => readFile(path, (area.sector + at) * 512, 4096), area.size, ppl.pplSignature(sb.setUuid));
+      const { found } = await ppl.findNewestHeader(async (at) => readAt(path, (area.sector + at) * 512, 4096), area.size, ppl.pplSignature(sb.setUuid));
       out.push(found ? found.header.entries.length : -1);
     } finally {
       await m.close();
@@ -154,7 +147,7 @@ async function degradedRead(ctx, p, live, size, lastAck, c) {
   const outFile = join(p.dir, 'read.bin');
   const rd = await ctx.asx(['read', '--output', outFile, ...live], { allowFail: true });
   if (rd.error) return -1;
-  const got = readFile(outFile, 0, size);
+  const got = readAt(outFile, 0, size);
   const p1 = fill(3 * c.size, 2);
   const p2 = fill(3 * c.size, 3);
   // Per sector: the last write that may have touched it (md-side), or none.

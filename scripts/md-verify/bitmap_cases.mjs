@@ -33,6 +33,10 @@ export function bitmapCases() {
     { dir: 'bmfwd', level: 6, layout: 'right-symmetric', chunk: 128, n: 6, size: 33 * M },
     { dir: 'bmfwd', level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 64 * M, bchunk: '1M', meta: '1.1' },
     { dir: 'bmfwd', level: 5, layout: 'left-symmetric', chunk: 512, n: 3, size: 101 * G, big: true },
+    // Metadata 1.0: the bitmap before the superblock at the end (a negative bitmap_offset).
+    { dir: 'bmfwd', level: 6, layout: 'left-symmetric', chunk: 64, n: 5, size: 64 * M, bchunk: '512K', meta: '1.0' },
+    { dir: 'bmfwd', level: 5, layout: 'left-symmetric', chunk: 512, n: 3, size: 101 * G, big: true, meta: '1.0' },
+    { dir: 'bmrev', level: 5, layout: 'left-symmetric', chunk: 64, n: 4, size: 64 * M, bchunk: '512K', meta: '1.0' },
   ].map((c) => ({ ...c, id: `${c.dir === 'bmrev' ? 'bm-rev' : 'bm-fwd'}${c.meta ? `-meta${c.meta.replace('.', '')}` : ''}-r${c.level}-${c.layout}-${c.chunk}k-${c.n}x${c.big ? `${c.size / G}G` : `${c.size / M}M`}-${c.bchunk ? `bc${c.bchunk}` : c.big ? 'auto' : 'default'}` }));
   return [...made, ...crashCases()];
 }
@@ -131,7 +135,7 @@ function revScript(c, pl, base, md) {
   const devs = Array.from({ length: c.n }, (_, i) => `$(dev ${base + i})`);
   const bm = c.big ? '' : `--bitmap=internal --bitmap-chunk=${c.bchunk}`;
   const L = [`echo "@@CASE ${c.id}"; tick start`];
-  L.push(`mdadm --create /dev/${md} --run --metadata=1.2 --name=${c.id.slice(0, 20)} --level=${c.level} --layout=${c.layout} --chunk=${c.chunk} --raid-devices=${c.n} --assume-clean ${bm} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
+  L.push(`mdadm --create /dev/${md} --run --metadata=${c.meta ?? '1.2'} --name=${c.id.slice(0, 20)} --level=${c.level} --layout=${c.layout} --chunk=${c.chunk} --raid-devices=${c.n} --assume-clean ${bm} ${devs.join(' ')} 2>&1 | sed 's/^/@@LOG /'`);
   L.push(`if [ -e /sys/block/${md}/md/array_state ]; then echo "@@ASSEMBLED"`);
   L.push(`echo "@@ARRAYSIZE $(($(cat /sys/block/${md}/size) * 512))"; echo "@@KV policy $(cat /sys/block/${md}/md/consistency_policy)"`);
   L.push(`dd if=$(dev ${base + c.n}) of=/dev/${md} bs=512 count=${pl.p1 / 512} conv=fsync 2>/dev/null`);

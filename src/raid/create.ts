@@ -67,15 +67,18 @@ export const DEFAULT_BITMAP_DELAY = 5;
 export const AUTO_BITMAP_SECTORS = 100 * 1024 * 1024 * 2;
 
 /**
- * mdadm 4.2's add_internal_bitmap1 when creating 1.1/1.2 metadata: the bitmap
+ * mdadm 4.2's add_internal_bitmap1 when creating: for 1.1/1.2 the bitmap
  * sits 4 KiB after the superblock (bitmap_offset 8) in the space
- * choose_bm_space leaves; its chunk is the smallest power of two from 4 KiB
- * whose bits fit that space, and at least 64 MiB unless a chunk is asked for.
+ * choose_bm_space leaves; for 1.0 it sits before the superblock, below the
+ * 4 KiB bad-block log, on a 4 KiB boundary (a negative bitmap_offset). Its
+ * chunk is the smallest power of two from 4 KiB whose bits fit that space,
+ * and at least 64 MiB unless a chunk is asked for.
  * @param size used sectors per member
  * @param chunkBytes the chunk asked for (mdadm --bitmap-chunk), or undefined
+ * @param minor the superblock's minor version (0: 1.0, at the end)
  * @throws RaidUsageError when there is no room, or the chunk asked for is too small or not a power of two
  */
-export function internalBitmapGeometry(size: number, chunkBytes?: number): { offset: number; chunkBytes: number } {
+export function internalBitmapGeometry(size: number, chunkBytes?: number, minor: 0 | 1 | 2 = 2): { offset: number; chunkBytes: number } {
   const room = Math.min(chooseBitmapSpace(size), 128 * 2);
   if (room <= 1) throw new RaidUsageError(`members are too small for an internal write-intent bitmap (${size} sectors)`);
   const maxBits = (room * SECTOR - BITMAP_SUPER_SIZE) * 8;
@@ -85,12 +88,20 @@ export function internalBitmapGeometry(size: number, chunkBytes?: number): { off
     minChunk *= 2;
     bits = Math.floor((bits + 1) / 2);
   }
-  if (chunkBytes === undefined) return { offset: 8, chunkBytes: Math.max(minChunk, 64 * 1024 * 1024) };
+  if (chunkBytes === undefined) return placed(size, Math.max(minChunk, 64 * 1024 * 1024), minor);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 512 || (chunkBytes & (chunkBytes - 1)) !== 0 || chunkBytes > 2 ** 30) {
     throw new RaidUsageError(`bitmap chunk ${chunkBytes} must be a power of two from 512 bytes to 1 GiB`);
   }
   if (chunkBytes < minChunk) throw new RaidUsageError(`bitmap chunk ${chunkBytes} is too small for these members: at least ${minChunk} bytes`);
-  return { offset: 8, chunkBytes };
+  return placed(size, chunkBytes, minor);
+}
+
+/** Where add_internal_bitmap1 puts a bitmap of `chunkBytes` chunks: 1.0 counts its bits as size / chunk + 1, whole 4 KiB, and the 8-sector bad-block log below the superblock. */
+function placed(size: number, chunkBytes: number, minor: 0 | 1 | 2): { offset: number; chunkBytes: number } {
+  if (minor !== 0) return { offset: 8, chunkBytes };
+  const bits = Math.floor((size * SECTOR) / chunkBytes) + 1;
+  const room = Math.floor((Math.floor((bits + 7) / 8) + BITMAP_SUPER_SIZE + 4095) / 4096) * 8;
+  return { offset: -room - 8, chunkBytes };
 }
 
 /** mdadm's calc_bitmap_size(bms, 4096) in sectors: header and bits of `size` sectors at `chunkBytes` a bit, whole 4 KiB. */
@@ -196,12 +207,12 @@ export async function create(members: ReadonlyArray<Member | null>, opts: Create
   const maxDev = (sbBytes - 256) / 2;
   // mdadm: a PPL and a bitmap exclude each other; no automatic bitmap with a PPL.
   if (ppl && opts.bitmap === 'internal') throw new RaidUsageError('the PPL consistency policy is not compatible with a write-intent bitmap');
-  const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS && minor !== 0 ? 'internal' : 'none')) === 'internal';
-  if (withBitmap && minor === 0) throw new RaidUsageError('an internal write-intent bitmap with metadata 1.0 is not implemented (1.1 and 1.2 have one)');
-  const bitmap = withBitmap ? internalBitmapGeometry(size, opts.bitmapChunkBytes) : null;
+  const withBitmap = !ppl && (opts.bitmap ?? (size > AUTO_BITMAP_SECTORS ? 'internal' : 'none')) === 'internal';
+  const bitmap = withBitmap ? internalBitmapGeometry(size, opts.bitmapChunkBytes, minor) : null;
   // mdadm's write_init_super1: the bad-block log follows what lies 4 KiB past the superblock — the PPL
   // area, the bitmap as written (calc_bitmap_size, whole 4 KiB), or the space kept for a bitmap.
-  const bmSpace = ppl ? PPL_AREA_SECTORS : bitmap ? bitmapSectors(size, bitmap.chunkBytes) : chooseBitmapSpace(size);
+  // (1.0: the bitmap's room as placed, so it ends where the bad-block log begins.)
+  const bmSpace = ppl ? PPL_AREA_SECTORS : bitmap ? (minor === 0 ? -bitmap.offset - 8 : bitmapSectors(size, bitmap.chunkBytes)) : chooseBitmapSpace(size);
   const master = newMaster({
     minor, ppl, bitmap, opts, layout, size, chunkSectors, raidDisks, dataOffset, maxDev, memberSectors: sizes[0]!, degraded: missing > 0,
   });

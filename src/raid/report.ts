@@ -55,6 +55,8 @@ function unusedSpace(sb: Superblock, deviceSectors: number): { before: number; a
   if (sb.dataOffset < sb.superOffset) {
     let end = sb.superOffset;
     if (sb.bblogOffset && sb.bblogSize) end = Math.min(end, sb.superOffset + sb.bblogOffset);
+    // A 1.0 bitmap sits below the superblock too (a negative offset): not unused either.
+    if (sb.featureMap & Feature.BitmapOffset && sb.bitmapOffset < 0) end = Math.min(end, sb.superOffset + sb.bitmapOffset);
     return { before: sb.dataOffset, after: Math.max(0, end - dataSize - sb.dataOffset) };
   }
   let earliest = sb.superOffset + (32 + 4) * 2; // as the kernel reserves

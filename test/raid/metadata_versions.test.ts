@@ -71,9 +71,22 @@ describe('create --metadata', () => {
     assert.deepEqual(dirtyChunks(bm.bits, Math.ceil(sb.size / 128)), [], 'a clean stop left no dirty bit');
   });
 
+  it('1.0 keeps a write-intent bitmap before its superblock, below the bad-block log, as mdadm places it', async () => {
+    const members = await roundTrip('1.0', [MB8, MB8, MB8], { bitmap: 'internal', bitmapChunkBytes: 64 * 1024 });
+    const sb = await readSuperblock(members[1]!);
+    // add_internal_bitmap1: bits = size / chunk + 1, header and bits in whole 4 KiB, then the 8-sector log.
+    const bits = Math.floor((sb.size * 512) / (64 * 1024)) + 1;
+    const room = Math.ceil((256 + Math.ceil(bits / 8)) / 4096) * 8;
+    assert.equal(sb.bitmapOffset, -room - 8);
+    assert.equal(sb.bblogOffset, -8);
+    assert.ok(sb.dataSize <= sb.superOffset + sb.bitmapOffset, 'the data ends before the bitmap');
+    const bm = await readMemberBitmap(members[1]!, sb);
+    assert.equal(bm.super.chunkSize, 64 * 1024);
+    assert.deepEqual(dirtyChunks(bm.bits, Math.ceil(sb.size / 128)), [], 'a clean stop left no dirty bit');
+  });
+
   it('what is not implemented for a version is refused before anything is written', async () => {
     const members = [0, 1, 2].map((i) => new MemoryMember(`r${i}`, MB8));
-    await assert.rejects(create(members, { level: 5, metadata: '1.0', bitmap: 'internal' }), (e: unknown) => e instanceof RaidUsageError && /metadata 1\.0/.test(e.message));
     await assert.rejects(create(members, { level: 5, metadata: '1.1', consistencyPolicy: 'ppl' }), (e: unknown) => e instanceof RaidUsageError && /PPL with metadata 1\.1/.test(e.message));
     await assert.rejects(create(members, { level: 5, metadata: '0.90' as '1.0' }), RaidUsageError);
     assert.ok(members.every((m) => m.data.every((b) => b === 0)));

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fill } from './ppl_plan.mjs';
 import { crashCases, crashJob } from './bitmap_crash.mjs';
+import { readAt } from './read_at.mjs';
 
 const M = 1024 * 1024;
 const G = 1024 * M;
@@ -105,6 +106,8 @@ export function readHead(path, len) {
  * the 1.2/1.1 superblock, the bitmap and the bad-block log; data starts at 1 MiB
  * or later — gzipped, with what mdadm -X, --examine and --detail printed.
  */
+const TAIL = 64 * 1024;
+
 export function captureBitmap(ctx, c, out, extra = {}) {
   if (!ctx.capture) return;
   const p = ctx.paths(c);
@@ -112,7 +115,9 @@ export function captureBitmap(ctx, c, out, extra = {}) {
   const fx = {
     id: c.id, level: c.level, layout: c.layout, chunkKiB: c.chunk, raidDisks: c.n, bitmapChunk: c.bchunk ?? null, meta: c.meta ?? '1.2',
     memberBytes: p.members.map(() => c.size), arrayBytes: Number(out.arraySize ?? 0),
-    heads: p.members.map((m) => gzipSync(readHead(m, M), { level: 9 }).toString('base64')),
+    // 1.0 keeps its metadata at the end: the last 64 KiB (superblock, bad-block log, bitmap) instead of the data's first MiB.
+    heads: c.meta === '1.0' ? [] : p.members.map((m) => gzipSync(readHead(m, M), { level: 9 }).toString('base64')),
+    ...(c.meta === '1.0' ? { tails: p.members.map((m) => gzipSync(readAt(m, c.size - TAIL, TAIL), { level: 9 }).toString('base64')) } : {}),
     xbitmap: Object.fromEntries(Object.entries(out.xb ?? {}).map(([k, v]) => [k, v.join('\n')])),
     examine: out.examine.join('\n'), detail: out.detail.join('\n'), ...extra,
   };

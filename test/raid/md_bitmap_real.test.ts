@@ -24,10 +24,12 @@ interface BitmapFixture {
   raidDisks: number;
   /** mdadm --bitmap-chunk as given ("64K", "1M"), or null for mdadm's default. */
   bitmapChunk: string | null;
-  meta: '1.1' | '1.2';
+  meta: '1.0' | '1.1' | '1.2';
   memberBytes: number[];
-  /** Each member's first MiB, gzip, base64. */
+  /** Each member's first MiB, gzip, base64 (none for 1.0). */
   heads: string[];
+  /** 1.0: each member's last 64 KiB (superblock, bad-block log, bitmap), gzip, base64. */
+  tails?: string[];
   /** mdadm -X text by tag: `${headsTag}${i}` is member i as the heads hold it. */
   xbitmap: Record<string, string>;
   headsTag?: string;
@@ -39,9 +41,12 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json.gz')).sort();
 const load = (file: string): BitmapFixture => JSON.parse(gunzipSync(readFileSync(DIR + file)).toString('utf8')) as BitmapFixture;
 
 async function mdMembers(f: BitmapFixture): Promise<SparseMember[]> {
-  return Promise.all(f.heads.map(async (b64, i) => {
-    const m = new SparseMember(`/dev/md-bm${i}`, f.memberBytes[i]!);
-    await m.write(gunzipSync(Buffer.from(b64, 'base64')), 0);
+  return Promise.all(f.memberBytes.map(async (bytes, i) => {
+    const m = new SparseMember(`/dev/md-bm${i}`, bytes);
+    if (f.tails) {
+      const tail = gunzipSync(Buffer.from(f.tails[i]!, 'base64'));
+      await m.write(tail, bytes - tail.length);
+    } else await m.write(gunzipSync(Buffer.from(f.heads[i]!, 'base64')), 0);
     return m;
   }));
 }
@@ -87,7 +92,7 @@ describe('bitmap arrays md made or kept (test/fixtures/md-bitmap)', () => {
           const mine = f.memberBytes.map((b, i) => new SparseMember(`t${i}`, b));
           // No --bitmap-chunk: the members are over 100 GiB and asynctx must add mdadm's bitmap by itself.
           const array = await create(mine, {
-            level: f.level, layout: parseLayout(f.level, f.layout), chunkBytes: f.chunkKiB * 1024, assumeClean: true, cleanDelayMs: 0,
+            level: f.level, layout: parseLayout(f.level, f.layout), chunkBytes: f.chunkKiB * 1024, assumeClean: true, cleanDelayMs: 0, metadata: f.meta,
             ...(f.bitmapChunk ? { bitmap: 'internal' as const, bitmapChunkBytes: sizeOf(f.bitmapChunk) } : {}),
           });
           await array.stop();

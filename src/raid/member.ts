@@ -135,7 +135,7 @@ export class FileMember implements Member {
   private closed = false;
   /** A second descriptor opened O_DSYNC on first use: its writes are durable when they complete, and only they. */
   private fuaFd: Promise<number> | null = null;
-  /** Opened O_DSYNC (write through): no write waits in a cache. */
+  /** False when opened O_DSYNC (write through): then no write waits in a cache. */
   readonly volatileCache: boolean;
   private constructor(
     readonly name: string,

@@ -157,8 +157,8 @@ export class Ppl implements PplLogTarget {
     // flush before the unit retires (md's wb_cache_on false), a full-stripe entry stops riding
     // along in later headers (ppl_log.ts) once its writes complete, and the log's cycle is one
     // device flush shorter. Others are flushed, one shared flush per member, when the unit's
-    // stripes are done. (Writing full stripes to the cache and flushing later measured slower:
-    // bench ppl, full-stripe 23 % vs 0-10 % this way.)
+    // stripes are done. (Writing full stripes to the cache and flushing later measured slower
+    // in bench ppl: a flush per unit costs more than FUA writes on the same members.)
     const fua = disks.every((d) => env.canFua?.(d) === true);
     const unit = await log.append(entry, pp, fua ? [] : disks);
     if (exts.length > 1 && exts.some((e) => !readable(env, e.disk, sh.sector + Math.ceil(e.hi / SECTOR)))) {
